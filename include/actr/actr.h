@@ -1,0 +1,12 @@
+/* actr — umbrella header: include this to use libactr. */
+#ifndef ACTR_H
+#define ACTR_H
+
+#include <actr/macros.h>
+#include <actr/version.h>
+#include <actr/error.h>
+#include <actr/types.h>
+#include <actr/config.h>
+#include <actr/store.h>
+
+#endif /* ACTR_H */

@@ -1,0 +1,251 @@
+/* actr — node configuration (actr.toml).
+ *
+ * actr_config_load_file() reads a node's actr.toml into an ActrConfig, a
+ * plain struct whose fields the runtime reads directly.  Every section and
+ * key of the reference implementation's actr.toml is accepted (runtime.md
+ * §16), so an existing file keeps working; docs/config.md is the full
+ * reference of every key.
+ *
+ * Errors (GError domain ACTR_CONFIG_ERROR):
+ * - ACTR_CONFIG_ERROR_IO: the file cannot be read ("PATH: reason");
+ * - ACTR_CONFIG_ERROR_PARSE: the file is not valid TOML ("FILE:LINE: what");
+ * - ACTR_CONFIG_ERROR_INVALID: a key is missing, has the wrong type or an
+ *   invalid value: "FILE:LINE: [section] key: what is wrong", where LINE is
+ *   the line of the offending value (for a missing key: the line of the
+ *   section header, or 1 when the section is missing too).
+ * No message, error or log line ever contains the value of realm_secret or
+ * pubkey_b64.
+ *
+ * Unknown keys and sections are not errors: each one is logged once with
+ * g_warning ("FILE:LINE: [section] unknown key 'k' ignored") and skipped.
+ *
+ * Differences from the reference, all deliberate and documented in
+ * docs/config.md:
+ * - [storage] mailbox_path is honoured (the reference parses and drops it);
+ * - additions: [storage] durability, max_delivery_attempts, dedup_ttl_secs,
+ *   dedup_max_entries and [hyper] mailbox_backpressure_threshold (a
+ *   programmatic-only field in the reference);
+ * - a file without any trust anchor loads, with trust kind dev_only and a
+ *   g_message notice, and trust_source = ACTR_TRUST_SOURCE_DEFAULT (the
+ *   reference refuses such a file when it builds the node; a runtime that
+ *   verifies signed packages should refuse a defaulted anchor too).
+ *
+ * Thread-safety: loading is re-entrant.  A loaded ActrConfig is not
+ * modified by the library and may be read from any thread.
+ */
+#ifndef ACTR_CONFIG_H
+#define ACTR_CONFIG_H
+
+#include <glib.h>
+#include <actr/macros.h>
+#include <actr/types.h>
+
+ACTR_BEGIN_DECLS
+
+#define ACTR_CONFIG_ERROR (actr_config_error_quark())
+ACTR_API GQuark actr_config_error_quark(void);
+
+/* Codes of ACTR_CONFIG_ERROR; numbers are never reused. */
+typedef enum {
+  ACTR_CONFIG_ERROR_IO = 0,      /* the file cannot be read */
+  ACTR_CONFIG_ERROR_PARSE = 1,   /* not valid TOML (subset of toml.h) */
+  ACTR_CONFIG_ERROR_INVALID = 2, /* valid TOML, invalid configuration */
+} ActrConfigErrorCode;
+
+/* [acl] rules[].permission ("ALLOW" / "DENY", case-insensitive). */
+typedef enum {
+  ACTR_ACL_ALLOW,
+  ACTR_ACL_DENY,
+} ActrAclPermission;
+
+/* [acl] rules[].realm. */
+typedef enum {
+  ACTR_ACL_REALM_SELF, /* realm omitted or "self": the node's own realm */
+  ACTR_ACL_REALM_ANY,  /* "*": any realm */
+  ACTR_ACL_REALM_ID,   /* an integer: that realm */
+} ActrAclRealm;
+
+/* One ACL rule (runtime.md §4).  A rule matches a caller whose ActrType
+ * equals @type exactly (manufacturer, name and version) and whose realm
+ * matches @realm. */
+typedef struct {
+  ActrAclPermission permission;
+  ActrType type;     /* parsed from "manufacturer:name:version" */
+  ActrAclRealm realm;
+  guint32 realm_id;  /* REALM_ID: that realm; REALM_SELF: the config's
+                      * realm_id at load time; REALM_ANY: 0 */
+  guint line;        /* line of the rule in the file */
+} ActrAclRule;
+
+/* How packages are verified ([hyper.trust] or [[trust]]). */
+typedef enum {
+  ACTR_TRUST_DEV_ONLY, /* development only: accept unsigned packages */
+  ACTR_TRUST_STATIC,   /* one fixed Ed25519 public key */
+  ACTR_TRUST_REGISTRY, /* fetch manufacturer keys from a registry (MFR) */
+} ActrTrustKind;
+
+/* Where the trust chain came from. */
+typedef enum {
+  ACTR_TRUST_SOURCE_HYPER,   /* [hyper.trust] (preferred when present) */
+  ACTR_TRUST_SOURCE_ARRAY,   /* one or more [[trust]] entries */
+  ACTR_TRUST_SOURCE_DEFAULT, /* none in the file: a dev_only default */
+} ActrTrustSource;
+
+/* One trust anchor. */
+typedef struct {
+  ActrTrustKind kind;
+  char *pubkey_file; /* STATIC: path of a JSON file with "public_key", as
+                      * written (relative = to the working directory), or
+                      * NULL when pubkey_b64 is used */
+  char *pubkey_b64;  /* STATIC: base64 of the 32-byte key (checked at
+                      * load), or NULL.  Never log it. */
+  char *endpoint;    /* REGISTRY: http(s) URL as written; the provider
+                      * strips a trailing "/ais" (runtime.md §16.2) */
+  guint line;        /* line of the anchor's table; 0 for the default */
+} ActrTrustAnchor;
+
+/* [storage] durability (our addition). */
+typedef enum {
+  ACTR_DURABILITY_NORMAL, /* "normal": WAL, synchronous=NORMAL (default) */
+  ACTR_DURABILITY_FULL,   /* "full": WAL, synchronous=FULL (fsync per commit) */
+} ActrDurability;
+
+typedef struct {
+  int edition; /* `edition`, default 1; only 1 is accepted */
+
+  /* Where the configuration came from. */
+  char *origin;     /* the file name used in messages (never NULL) */
+  char *config_dir; /* absolute directory of the file; NULL for
+                     * actr_config_load_data() */
+
+  struct {
+    char *name;          /* [package] name, default NULL (unset) */
+    gboolean has_actr_type;
+    ActrType actr_type;  /* [package] actr_type "m:n:v", valid when
+                          * has_actr_type (overrides the workload's type) */
+    char *path;          /* [package] path, default NULL; not read by the
+                          * node */
+  } package;
+
+  char *signaling_url;  /* [signaling] url: required, ws:// or wss:// */
+  char *ais_endpoint;   /* [ais_endpoint] url: required, http(s):// */
+  guint32 realm_id;     /* [deployment] realm_id: required, 0..2^32-1 */
+  char *realm_secret;   /* [deployment] realm_secret, default NULL.  Never
+                         * log it. */
+  gboolean visible_in_discovery; /* [discovery] visible, default TRUE */
+
+  /* [acl]: acl_present is FALSE when the file has no [acl] section (the
+   * node then allows every caller, runtime.md §4 rule 2).  When present,
+   * acl_rules holds n_acl_rules rules in file order; zero rules (including
+   * a missing `rules` key) denies every remote caller. */
+  gboolean acl_present;
+  ActrAclRule *acl_rules;
+  guint n_acl_rules;
+
+  struct {
+    char *mailbox_path;     /* [storage] mailbox_path, default NULL (use
+                             * actr_config_mailbox_path()); a leading "~/"
+                             * is expanded, relative = to the working dir.
+                             * Honoured, unlike the reference. */
+    ActrDurability durability;     /* ours: default NORMAL */
+    guint32 max_delivery_attempts; /* ours: default 3, >= 1 */
+    guint32 dedup_ttl_secs;        /* ours: default 600, >= 1 */
+    guint32 dedup_max_entries;     /* ours: default 100000, >= 1 */
+  } storage;
+
+  struct {
+    char **stun_urls;  /* [webrtc] stun_urls: NULL-terminated, never NULL,
+                        * default empty; each "stun:" or "stuns:" */
+    char **turn_urls;  /* [webrtc] turn_urls: likewise, "turn:"/"turns:" */
+    gboolean force_relay; /* default FALSE (ICE transport policy "all") */
+    gboolean has_port_range; /* both port_range_start/_end were given */
+    guint16 port_range_start; /* 1..65535, start < end */
+    guint16 port_range_end;
+    char **public_ips; /* NULL-terminated, never NULL, default empty; only
+                        * honoured together with a port range */
+    guint32 ice_host_acceptance_min_wait_ms;  /* default 0 */
+    guint32 ice_srflx_acceptance_min_wait_ms; /* default 20 */
+    guint32 ice_prflx_acceptance_min_wait_ms; /* default 40 */
+    guint32 ice_relay_acceptance_min_wait_ms; /* default 100 */
+  } webrtc;
+
+  struct {
+    gboolean enabled;     /* [websocket] listen_port present */
+    guint16 listen_port;  /* 0 = pick a free port */
+    char *advertised_host; /* default "127.0.0.1" */
+  } websocket;
+
+  struct {
+    char *filter_level;         /* default "info" */
+    gboolean tracing_enabled;   /* default FALSE */
+    char *tracing_endpoint;     /* default "http://localhost:4317" */
+    char *tracing_service_name; /* default: [package] name, else "actr" */
+  } observability;
+
+  /* The effective trust chain: [hyper.trust] alone when present, else the
+   * [[trust]] entries in order (first match wins), else one dev_only
+   * anchor.  Never empty. */
+  ActrTrustSource trust_source;
+  ActrTrustAnchor *trust;
+  guint n_trust;
+
+  struct {
+    char *data_dir;              /* default "$HOME/.actr/hyper"; a leading
+                                  * "~/" is expanded, relative = to the
+                                  * working directory */
+    char *storage_path_template; /* default "{data_dir}/{actr_type}" */
+    guint storage_path_template_line; /* line of the template (or of
+                                       * [hyper], or 1), for messages */
+    guint32 mailbox_backpressure_threshold; /* ours: default 1024, >= 1 */
+    char *instance_id; /* not a file key: the runtime may set it (the
+                        * instance UID) before expanding the template;
+                        * NULL expands to "" */
+  } hyper;
+
+  /* [scripts]: name -> command for every string value (other values are
+   * ignored).  Never NULL.  [capabilities], [web] and [deployment]
+   * ais_endpoint are accepted and ignored, as in the reference. */
+  GHashTable *scripts;
+} ActrConfig;
+
+/* Reads and validates the file at @path (the origin in messages).  Returns
+ * a new config (transfer full; free with actr_config_free()) or NULL with
+ * @error set. */
+ACTR_API ActrConfig *actr_config_load_file(const char *path, GError **error);
+
+/* Same for @len bytes of @data; @origin (nullable, default "<config>") names
+ * the input in messages.  config_dir is NULL. */
+ACTR_API ActrConfig *actr_config_load_data(const char *data, gsize len, const char *origin,
+                                           GError **error);
+
+/* Frees @config and everything it owns; NULL is allowed. */
+ACTR_API void actr_config_free(ActrConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrConfig, actr_config_free)
+
+/* Expands hyper.storage_path_template for @actr_type (nullable: NULL means
+ * package.actr_type, which must then be set).  Variables:
+ *   {data_dir}      hyper.data_dir
+ *   {hostname}      g_get_host_name()
+ *   {manufacturer}  {actr_name}  {version}   the fields of the type
+ *   {actr_type}     "manufacturer/name/version"
+ *   {realm_id}      realm_id in decimal
+ *   {instance_id}   hyper.instance_id, or "" when NULL
+ *   {env.VAR}       the environment variable VAR (must be set)
+ * Any other {...}, an unset variable, an unterminated '{', or a type field
+ * that is empty or not usable as one path component ("/", ".", "..") is
+ * ACTR_CONFIG_ERROR_INVALID ("FILE:LINE: [hyper] storage_path_template:
+ * ...").  The result is relative when data_dir is.  Returns (transfer full)
+ * or NULL. */
+ACTR_API char *actr_config_storage_dir(const ActrConfig *config, const ActrType *actr_type,
+                                       GError **error);
+
+/* storage.mailbox_path when set, else "<storage dir>/mailbox.db" (see
+ * actr_config_storage_dir() for @actr_type and the errors).  Returns
+ * (transfer full) or NULL. */
+ACTR_API char *actr_config_mailbox_path(const ActrConfig *config, const ActrType *actr_type,
+                                        GError **error);
+
+ACTR_END_DECLS
+
+#endif /* ACTR_CONFIG_H */
