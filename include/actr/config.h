@@ -70,11 +70,11 @@ typedef enum {
  * matches @realm. */
 typedef struct {
   ActrAclPermission permission;
-  ActrType type;     /* parsed from "manufacturer:name:version" */
+  ActrType type; /* parsed from "manufacturer:name:version" */
   ActrAclRealm realm;
-  guint32 realm_id;  /* REALM_ID: that realm; REALM_SELF: the config's
-                      * realm_id at load time; REALM_ANY: 0 */
-  guint line;        /* line of the rule in the file */
+  guint32 realm_id; /* REALM_ID: that realm; REALM_SELF: the config's
+                     * realm_id at load time; REALM_ANY: 0 */
+  guint line;       /* line of the rule in the file */
 } ActrAclRule;
 
 /* How packages are verified ([hyper.trust] or [[trust]]). */
@@ -119,19 +119,19 @@ typedef struct {
                      * actr_config_load_data() */
 
   struct {
-    char *name;          /* [package] name, default NULL (unset) */
+    char *name; /* [package] name, default NULL (unset) */
     gboolean has_actr_type;
-    ActrType actr_type;  /* [package] actr_type "m:n:v", valid when
-                          * has_actr_type (overrides the workload's type) */
-    char *path;          /* [package] path, default NULL; not read by the
-                          * node */
+    ActrType actr_type; /* [package] actr_type "m:n:v", valid when
+                         * has_actr_type (overrides the workload's type) */
+    char *path;         /* [package] path, default NULL; not read by the
+                         * node */
   } package;
 
-  char *signaling_url;  /* [signaling] url: required, ws:// or wss:// */
-  char *ais_endpoint;   /* [ais_endpoint] url: required, http(s):// */
-  guint32 realm_id;     /* [deployment] realm_id: required, 0..2^32-1 */
-  char *realm_secret;   /* [deployment] realm_secret, default NULL.  Never
-                         * log it. */
+  char *signaling_url;           /* [signaling] url: required, ws:// or wss:// */
+  char *ais_endpoint;            /* [ais_endpoint] url: required, http(s):// */
+  guint32 realm_id;              /* [deployment] realm_id: required, 0..2^32-1 */
+  char *realm_secret;            /* [deployment] realm_secret, default NULL.  Never
+                                  * log it. */
   gboolean visible_in_discovery; /* [discovery] visible, default TRUE */
 
   /* [acl]: acl_present is FALSE when the file has no [acl] section (the
@@ -143,10 +143,10 @@ typedef struct {
   guint n_acl_rules;
 
   struct {
-    char *mailbox_path;     /* [storage] mailbox_path, default NULL (use
-                             * actr_config_mailbox_path()); a leading "~/"
-                             * is expanded, relative = to the working dir.
-                             * Honoured, unlike the reference. */
+    char *mailbox_path;            /* [storage] mailbox_path, default NULL (use
+                                    * actr_config_mailbox_path()); a leading "~/"
+                                    * is expanded, relative = to the working dir.
+                                    * Honoured, unlike the reference. */
     ActrDurability durability;     /* ours: default NORMAL */
     guint32 max_delivery_attempts; /* ours: default 3, >= 1 */
     guint32 dedup_ttl_secs;        /* ours: default 600, >= 1 */
@@ -154,15 +154,15 @@ typedef struct {
   } storage;
 
   struct {
-    char **stun_urls;  /* [webrtc] stun_urls: NULL-terminated, never NULL,
-                        * default empty; each "stun:" or "stuns:" */
-    char **turn_urls;  /* [webrtc] turn_urls: likewise, "turn:"/"turns:" */
-    gboolean force_relay; /* default FALSE (ICE transport policy "all") */
-    gboolean has_port_range; /* both port_range_start/_end were given */
+    char **stun_urls;         /* [webrtc] stun_urls: NULL-terminated, never NULL,
+                               * default empty; each "stun:" or "stuns:" */
+    char **turn_urls;         /* [webrtc] turn_urls: likewise, "turn:"/"turns:" */
+    gboolean force_relay;     /* default FALSE (ICE transport policy "all") */
+    gboolean has_port_range;  /* both port_range_start/_end were given */
     guint16 port_range_start; /* 1..65535, start < end */
     guint16 port_range_end;
-    char **public_ips; /* NULL-terminated, never NULL, default empty; only
-                        * honoured together with a port range */
+    char **public_ips;                        /* NULL-terminated, never NULL, default empty; only
+                                               * honoured together with a port range */
     guint32 ice_host_acceptance_min_wait_ms;  /* default 0 */
     guint32 ice_srflx_acceptance_min_wait_ms; /* default 20 */
     guint32 ice_prflx_acceptance_min_wait_ms; /* default 40 */
@@ -170,8 +170,8 @@ typedef struct {
   } webrtc;
 
   struct {
-    gboolean enabled;     /* [websocket] listen_port present */
-    guint16 listen_port;  /* 0 = pick a free port */
+    gboolean enabled;      /* [websocket] listen_port present */
+    guint16 listen_port;   /* 0 = pick a free port */
     char *advertised_host; /* default "127.0.0.1" */
   } websocket;
 
@@ -190,16 +190,16 @@ typedef struct {
   guint n_trust;
 
   struct {
-    char *data_dir;              /* default "$HOME/.actr/hyper"; a leading
-                                  * "~/" is expanded, relative = to the
-                                  * working directory */
-    char *storage_path_template; /* default "{data_dir}/{actr_type}" */
-    guint storage_path_template_line; /* line of the template (or of
-                                       * [hyper], or 1), for messages */
+    char *data_dir;                         /* default "$HOME/.actr/hyper"; a leading
+                                             * "~/" is expanded, relative = to the
+                                             * working directory */
+    char *storage_path_template;            /* default "{data_dir}/{actr_type}" */
+    guint storage_path_template_line;       /* line of the template (or of
+                                             * [hyper], or 1), for messages */
     guint32 mailbox_backpressure_threshold; /* ours: default 1024, >= 1 */
-    char *instance_id; /* not a file key: the runtime may set it (the
-                        * instance UID) before expanding the template;
-                        * NULL expands to "" */
+    char *instance_id;                      /* not a file key: the runtime may set it (the
+                                             * instance UID) before expanding the template;
+                                             * NULL expands to "" */
   } hyper;
 
   /* [scripts]: name -> command for every string value (other values are

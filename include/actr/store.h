@@ -77,7 +77,9 @@ ACTR_API void actr_store_options_init(ActrStoreOptions *options);
 
 typedef struct _ActrStore ActrStore;
 
-/* Opens (creating if needed, unless read-only) the store at @path.  A
+/* Opens (creating if needed, unless read-only) the store at @path.  An
+ * existing SQLite file that is not an actr mailbox is refused
+ * (ACTR_STORE_ERROR_CORRUPT), never modified.  A
  * writable open takes an exclusive lock (a second writer gets
  * ACTR_STORE_ERROR_LOCKED), resets in-flight messages to queued (crash
  * redelivery) and loads the dedup index.  @options may be NULL for the
@@ -90,6 +92,8 @@ ACTR_API ActrStore *actr_store_open(const char *path, const ActrStoreOptions *op
  * file and frees @store.  NULL is ignored.  Must not be called from a store
  * callback. */
 ACTR_API void actr_store_close(ActrStore *store);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrStore, actr_store_close)
 
 /* The path given to actr_store_open() (transfer none). */
 ACTR_API const char *actr_store_get_path(ActrStore *store);
@@ -190,7 +194,7 @@ ACTR_API gboolean actr_store_dead_letter(ActrStore *store, gint64 id, const char
                                          const char *message, gint64 *dlq_id, GError **error);
 
 typedef struct {
-  guint64 queued;
+  guint64 queued; /* waiting for delivery; excludes in_flight */
   guint64 queued_high;
   guint64 queued_normal;
   guint64 in_flight;

@@ -13,22 +13,22 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(actr-config-error-quark, actr_config_error)
+G_DEFINE_QUARK(actr - config - error - quark, actr_config_error)
 
-#define DEFAULT_STORAGE_TEMPLATE    "{data_dir}/{actr_type}"
-#define DEFAULT_ADVERTISED_HOST     "127.0.0.1"
-#define DEFAULT_FILTER_LEVEL        "info"
-#define DEFAULT_TRACING_ENDPOINT    "http://localhost:4317"
-#define DEFAULT_TRACING_SERVICE     "actr"
-#define DEFAULT_DELIVERY_ATTEMPTS   3
-#define DEFAULT_DEDUP_TTL_SECS      600
-#define DEFAULT_DEDUP_MAX_ENTRIES   100000
-#define DEFAULT_BACKPRESSURE        1024
-#define DEFAULT_ICE_HOST_WAIT_MS    0
-#define DEFAULT_ICE_SRFLX_WAIT_MS   20
-#define DEFAULT_ICE_PRFLX_WAIT_MS   40
-#define DEFAULT_ICE_RELAY_WAIT_MS   100
-#define STATIC_PUBKEY_LEN           32
+#define DEFAULT_STORAGE_TEMPLATE  "{data_dir}/{actr_type}"
+#define DEFAULT_ADVERTISED_HOST   "127.0.0.1"
+#define DEFAULT_FILTER_LEVEL      "info"
+#define DEFAULT_TRACING_ENDPOINT  "http://localhost:4317"
+#define DEFAULT_TRACING_SERVICE   "actr"
+#define DEFAULT_DELIVERY_ATTEMPTS 3
+#define DEFAULT_DEDUP_TTL_SECS    600
+#define DEFAULT_DEDUP_MAX_ENTRIES 100000
+#define DEFAULT_BACKPRESSURE      1024
+#define DEFAULT_ICE_HOST_WAIT_MS  0
+#define DEFAULT_ICE_SRFLX_WAIT_MS 20
+#define DEFAULT_ICE_PRFLX_WAIT_MS 40
+#define DEFAULT_ICE_RELAY_WAIT_MS 100
+#define STATIC_PUBKEY_LEN         32
 
 /* One table of the file being read.  @table is NULL when the section is
  * absent; @line is its header line (1 when absent or for the root). */
@@ -184,8 +184,8 @@ read_bool(const Section *sec, const char *key, gboolean *dest)
 
 /* Checks an integer value against [@min, @max]. */
 static gboolean
-check_range(const Section *sec, const char *key, const ActrTomlValue *value, gint64 min,
-            gint64 max, gint64 *out)
+check_range(const Section *sec, const char *key, const ActrTomlValue *value, gint64 min, gint64 max,
+            gint64 *out)
 {
   gint64 number = 0;
   actr_toml_value_int(value, &number);
@@ -314,16 +314,16 @@ static const char *const http_schemes[] = {"http", "https", NULL};
 /* ---- storage path templates ------------------------------------------ */
 
 static const char *const template_variables[] = {
-    "data_dir",  "hostname", "manufacturer", "actr_name", "version", "actr_type",
-    "realm_id",  "instance_id", NULL,
+    "data_dir",  "hostname", "manufacturer", "actr_name", "version",
+    "actr_type", "realm_id", "instance_id",  NULL,
 };
 
 /* TRUE when @text can be one path component. */
 static gboolean
 is_path_component(const char *text)
 {
-  return text != NULL && text[0] != '\0' && strchr(text, '/') == NULL &&
-         strcmp(text, ".") != 0 && strcmp(text, "..") != 0;
+  return text != NULL && text[0] != '\0' && strchr(text, '/') == NULL && strcmp(text, ".") != 0 &&
+         strcmp(text, "..") != 0;
 }
 
 /* Expands @tmpl into @out.  With @type NULL only the syntax and the
@@ -358,8 +358,7 @@ expand_template(const Section *sec, const char *tmpl, const ActrConfig *config,
     if (is_env) {
       value = g_getenv(name + 4);
       if (value == NULL)
-        return invalid(sec, 0, key, "unresolved variable {%s}: not set in the environment",
-                       shown);
+        return invalid(sec, 0, key, "unresolved variable {%s}: not set in the environment", shown);
     } else if (strcmp(name, "data_dir") == 0) {
       value = config->hyper.data_dir;
     } else if (strcmp(name, "hostname") == 0) {
@@ -379,8 +378,7 @@ expand_template(const Section *sec, const char *tmpl, const ActrConfig *config,
       else if (strcmp(name, "version") == 0)
         value = type->version;
       else
-        value = owned =
-            g_strdup_printf("%s/%s/%s", type->manufacturer, type->name, type->version);
+        value = owned = g_strdup_printf("%s/%s/%s", type->manufacturer, type->name, type->version);
     }
     if (value == NULL)
       return invalid(sec, 0, key, "unresolved variable {%s}", shown);
@@ -422,8 +420,7 @@ static gboolean
 load_endpoints(const Section *root, ActrConfig *config)
 {
   static const char *const known_url[] = {"url", NULL};
-  static const char *const known_deployment[] = {"realm_id", "realm_secret", "ais_endpoint",
-                                                 NULL};
+  static const char *const known_deployment[] = {"realm_id", "realm_secret", "ais_endpoint", NULL};
   static const char *const known_discovery[] = {"visible", NULL};
   Section sec;
 
@@ -554,8 +551,9 @@ load_acl(const Section *root, ActrConfig *config)
 static gboolean
 load_storage(const Section *root, ActrConfig *config)
 {
-  static const char *const known[] = {"mailbox_path", "durability", "max_delivery_attempts",
-                                      "dedup_ttl_secs", "dedup_max_entries", NULL};
+  static const char *const known[] = {"mailbox_path",          "durability",
+                                      "max_delivery_attempts", "dedup_ttl_secs",
+                                      "dedup_max_entries",     NULL};
   Section sec;
   if (!open_section(root, "storage", "[storage]", &sec))
     return FALSE;
@@ -717,8 +715,7 @@ load_observability(const Section *root, ActrConfig *config)
 static gboolean
 is_base64_of_size(const char *text, gsize size)
 {
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   gsize len = strlen(text);
   gsize padding = size % 3 == 0 ? 0 : 3 - size % 3;
   if (len != (size + 2) / 3 * 4)
@@ -767,12 +764,12 @@ load_trust_anchor(const Section *sec, gboolean allow_dev_only, ActrTrustAnchor *
   const char *const kind_keys[] = {"pubkey_file", "pubkey_b64", "endpoint", NULL};
   for (const char *const *k = kind_keys; *k; k++) {
     const ActrTomlValue *value = actr_toml_table_lookup(sec->table, *k);
-    gboolean applies = anchor->kind == ACTR_TRUST_STATIC ? strcmp(*k, "endpoint") != 0
+    gboolean applies = anchor->kind == ACTR_TRUST_STATIC     ? strcmp(*k, "endpoint") != 0
                        : anchor->kind == ACTR_TRUST_REGISTRY ? strcmp(*k, "endpoint") == 0
                                                              : FALSE;
     if (value != NULL && !applies)
-      g_warning("%s:%u: %s %s is ignored for kind \"%s\"", sec->origin,
-                actr_toml_value_line(value), sec->label, *k, text);
+      g_warning("%s:%u: %s %s is ignored for kind \"%s\"", sec->origin, actr_toml_value_line(value),
+                sec->label, *k, text);
   }
 
   switch (anchor->kind) {
@@ -785,8 +782,7 @@ load_trust_anchor(const Section *sec, gboolean allow_dev_only, ActrTrustAnchor *
       return invalid(sec, 0, "pubkey_file",
                      "kind \"static\" needs exactly one of pubkey_file or pubkey_b64");
     if (anchor->pubkey_b64 != NULL && !is_base64_of_size(anchor->pubkey_b64, STATIC_PUBKEY_LEN))
-      return invalid(sec,
-                     actr_toml_value_line(actr_toml_table_lookup(sec->table, "pubkey_b64")),
+      return invalid(sec, actr_toml_value_line(actr_toml_table_lookup(sec->table, "pubkey_b64")),
                      "pubkey_b64", "must be the base64 encoding of a %d-byte key",
                      STATIC_PUBKEY_LEN);
     break;
@@ -939,11 +935,10 @@ config_new(const char *origin)
 static gboolean
 config_read(ActrConfig *config, const ActrTomlValue *root, GError **error)
 {
-  static const char *const known[] = {"edition",       "package",      "signaling",  "ais_endpoint",
-                                      "deployment",    "discovery",    "acl",        "storage",
-                                      "webrtc",        "websocket",    "observability",
-                                      "trust",         "hyper",        "scripts",    "capabilities",
-                                      "web",           NULL};
+  static const char *const known[] = {
+      "edition",      "package", "signaling", "ais_endpoint",  "deployment", "discovery", "acl",
+      "storage",      "webrtc",  "websocket", "observability", "trust",      "hyper",     "scripts",
+      "capabilities", "web",     NULL};
   const Section sec = {
       .origin = config->origin,
       .table = root,
@@ -968,9 +963,9 @@ config_read(ActrConfig *config, const ActrTomlValue *root, GError **error)
   /* Order matters: [deployment] realm_id is needed by [acl], [package]
    * name by [observability], [hyper.trust] by [[trust]]. */
   if (!load_package(&sec, config) || !load_endpoints(&sec, config) || !load_acl(&sec, config) ||
-      !load_storage(&sec, config) || !load_webrtc(&sec, config) ||
-      !load_websocket(&sec, config) || !load_observability(&sec, config) ||
-      !load_hyper(&sec, config) || !load_trust_array(&sec, config))
+      !load_storage(&sec, config) || !load_webrtc(&sec, config) || !load_websocket(&sec, config) ||
+      !load_observability(&sec, config) || !load_hyper(&sec, config) ||
+      !load_trust_array(&sec, config))
     return FALSE;
   load_scripts(&sec, config);
 
@@ -1070,8 +1065,8 @@ actr_config_storage_dir(const ActrConfig *config, const ActrType *actr_type, GEr
   const Section sec = {
       .origin = config->origin ? config->origin : "<config>",
       .label = "[hyper]",
-      .line = config->hyper.storage_path_template_line ? config->hyper.storage_path_template_line
-                                                       : 1,
+      .line =
+          config->hyper.storage_path_template_line ? config->hyper.storage_path_template_line : 1,
       .error = error,
   };
   if (actr_type == NULL)

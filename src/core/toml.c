@@ -68,8 +68,8 @@ typedef struct {
   const char *origin;
   const char *p; /* cursor; the buffer is NUL-terminated */
   guint line;
-  guint ids;     /* source of section and inline-table ids */
-  guint section; /* id of the current [section] */
+  guint ids;          /* source of section and inline-table ids */
+  guint section;      /* id of the current [section] */
   char *section_path; /* display form of the current [section] ("" = root) */
   ActrTomlValue *root;
   ActrTomlValue *current; /* table receiving key/value pairs */
@@ -698,8 +698,8 @@ parse_scalar(Parser *ps)
 
   const char *s = tok + ((tok[0] == '+' || tok[0] == '-') ? 1 : 0);
   gsize n = len - (gsize)(s - tok);
-  if (n == 0 || !(g_ascii_isdigit(s[0]) || (n == 3 && (memcmp(s, "inf", 3) == 0 ||
-                                                       memcmp(s, "nan", 3) == 0)))) {
+  if (n == 0 || !(g_ascii_isdigit(s[0]) ||
+                  (n == 3 && (memcmp(s, "inf", 3) == 0 || memcmp(s, "nan", 3) == 0)))) {
     fail(ps, ps->line, "expected a value");
     return NULL;
   }
@@ -780,8 +780,7 @@ parse_array(Parser *ps, guint depth)
  * key is written in; @prefix (nullable) is the path of that section, for
  * messages. */
 static ActrTomlValue *
-walk_dotted(Parser *ps, ActrTomlValue *table, GPtrArray *parts, guint section,
-            const char *prefix)
+walk_dotted(Parser *ps, ActrTomlValue *table, GPtrArray *parts, guint section, const char *prefix)
 {
   for (guint i = 0; i + 1 < parts->len; i++) {
     const char *part = g_ptr_array_index(parts, i);
@@ -799,11 +798,11 @@ walk_dotted(Parser *ps, ActrTomlValue *table, GPtrArray *parts, guint section,
     }
     ActrTomlValue *child = entry->value;
     g_autofree char *relative = path_display(parts, i + 1);
-    g_autofree char *name = prefix && prefix[0] ? g_strconcat(prefix, ".", relative, NULL)
-                                                : g_strdup(relative);
+    g_autofree char *name =
+        prefix && prefix[0] ? g_strconcat(prefix, ".", relative, NULL) : g_strdup(relative);
     if (child->type != ACTR_TOML_TABLE) {
-      fail(ps, ps->line, "key %s is already defined as %s on line %u", name,
-           a_type_name(child), child->line);
+      fail(ps, ps->line, "key %s is already defined as %s on line %u", name, a_type_name(child),
+           child->line);
       return NULL;
     }
     if (child->flags & TABLE_INLINE) {
@@ -975,8 +974,8 @@ parse_header(Parser *ps)
       continue;
     }
     if (child->type != ACTR_TOML_TABLE)
-      return fail(ps, line, "key %s is already defined as %s on line %u", name,
-                  a_type_name(child), child->line);
+      return fail(ps, line, "key %s is already defined as %s on line %u", name, a_type_name(child),
+                  child->line);
     if (child->flags & TABLE_INLINE)
       return fail(ps, line, "cannot add to inline table %s (line %u)", name, child->line);
     table = child;
@@ -1023,8 +1022,8 @@ parse_header(Parser *ps)
     return fail(ps, line, "table [%s] is already defined as an array of tables on line %u", name,
                 existing->line);
   if (existing->type != ACTR_TOML_TABLE)
-    return fail(ps, line, "key %s is already defined as %s on line %u", name,
-                a_type_name(existing), existing->line);
+    return fail(ps, line, "key %s is already defined as %s on line %u", name, a_type_name(existing),
+                existing->line);
   if (existing->flags & TABLE_EXPLICIT)
     return fail(ps, line, "table [%s] is defined twice (first on line %u)", name, existing->line);
   if (existing->flags & TABLE_INLINE)

@@ -15,6 +15,11 @@
 /* Nested unknown groups skipped before giving up. */
 #define MAX_GROUP_DEPTH 32
 
+/* protobuf-c reads field keys and length prefixes of at most 5 bytes; a
+ * longer (zero-padded) varint is valid protobuf that the reference
+ * accepts, so such input is rewritten with minimal varints. */
+#define PROTOBUF_C_MAX_PREFIX 5
+
 enum {
   WIRE_VARINT = 0,
   WIRE_FIXED64 = 1,
@@ -275,54 +280,56 @@ scan_message(const ProtobufCMessageDescriptor *descriptor, const guint8 *data, g
     return scan_fail(err, descriptor, 0, "messages nested too deeply");
 
   while (p < end) {
+    const guint8 *key_start = p;
+    const guint8 *payload;
+    gsize payload_len;
     guint32 number;
     guint wire_type;
+
     if (!read_tag(&p, end, &number, &wire_type))
       return scan_fail(err, descriptor, 0, "malformed field key");
+    if (p - key_start > PROTOBUF_C_MAX_PREFIX)
+      result = MAX(result, SCAN_REWRITE);
 
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field(descriptor, number);
-    if (field == NULL) {
-      if (wire_type == WIRE_START_GROUP) {
-        if (!skip_group(&p, end, number))
-          return scan_fail(err, descriptor, number, "malformed group");
-        result = MAX(result, SCAN_REWRITE); /* protobuf-c cannot skip groups */
-      } else if (wire_type == WIRE_END_GROUP) {
-        return scan_fail(err, descriptor, number, "unexpected end of group");
-      } else if (!skip_value(&p, end, wire_type)) {
-        return scan_fail(err, descriptor, number, "truncated value");
-      }
+    guint expected = field ? wire_type_of(field->type) : wire_type;
+
+    if (wire_type == WIRE_START_GROUP && field == NULL) {
+      if (!skip_group(&p, end, number))
+        return scan_fail(err, descriptor, number, "malformed group");
+      result = MAX(result, SCAN_REWRITE); /* protobuf-c cannot skip groups */
       continue;
     }
+    if (wire_type == WIRE_END_GROUP && field == NULL)
+      return scan_fail(err, descriptor, number, "unexpected end of group");
 
-    guint index = (guint)(field - descriptor->fields);
-    guint expected = wire_type_of(field->type);
-    const guint8 *payload;
-    gsize payload_len;
-
-    if (wire_type != expected) {
-      if (wire_type == WIRE_LEN && field->label == PROTOBUF_C_LABEL_REPEATED &&
-          expected != WIRE_LEN) {
-        if (!read_len(&p, end, &payload, &payload_len))
-          return scan_fail(err, descriptor, number, "truncated value");
-        if (!packed_is_valid(field->type, payload, payload_len))
-          return scan_fail(err, descriptor, number, "malformed packed array");
-        BIT_SET(seen, index);
-        continue;
-      }
+    gboolean packed = field != NULL && wire_type == WIRE_LEN && expected != WIRE_LEN &&
+                      field->label == PROTOBUF_C_LABEL_REPEATED;
+    if (wire_type != expected && !packed)
       return scan_fail(err, descriptor, number, "wrong wire type");
-    }
 
     if (wire_type != WIRE_LEN) {
       if (!skip_value(&p, end, wire_type))
         return scan_fail(err, descriptor, number, "truncated value");
-      BIT_SET(seen, index);
+      if (field != NULL)
+        BIT_SET(seen, field - descriptor->fields);
       continue;
     }
 
+    const guint8 *len_start = p;
     if (!read_len(&p, end, &payload, &payload_len))
       return scan_fail(err, descriptor, number, "truncated value");
-    if (field->type == PROTOBUF_C_TYPE_STRING) {
+    if (payload - len_start > PROTOBUF_C_MAX_PREFIX)
+      result = MAX(result, SCAN_REWRITE);
+    if (field == NULL)
+      continue;
+
+    guint index = (guint)(field - descriptor->fields);
+    if (packed) {
+      if (!packed_is_valid(field->type, payload, payload_len))
+        return scan_fail(err, descriptor, number, "malformed packed array");
+    } else if (field->type == PROTOBUF_C_TYPE_STRING) {
       /* g_utf8_validate_len() also fails on a NUL byte. */
       if (!g_utf8_validate_len((const char *)payload, payload_len, NULL))
         return scan_fail(err, descriptor, number, "string is not UTF-8 or contains NUL");
@@ -355,7 +362,8 @@ scan_message(const ProtobufCMessageDescriptor *descriptor, const guint8 *data, g
  *   another member of its oneof occurs, earlier payloads are dropped: the
  *   later member replaced them.
  * - Every other message payload is rewritten recursively.
- * - Unknown groups are dropped; everything else is copied as it is.
+ * - Unknown groups are dropped; every other field is copied, with its key
+ *   and length prefix re-encoded as minimal varints.
  * - Missing required fields are appended with zero values.
  */
 
@@ -402,6 +410,25 @@ append_zero_field(const ProtobufCFieldDescriptor *field, GByteArray *out)
   default: /* varint 0, or an empty string / bytes */
     g_byte_array_append(out, zeros, 1);
     break;
+  }
+}
+
+/* Appends a field whose value (already validated) spans [@value, @value_end),
+ * with a minimal key and, for wire type 2, a minimal length prefix. */
+static void
+append_field(guint32 number, guint wire_type, const guint8 *value, const guint8 *value_end,
+             GByteArray *out)
+{
+  append_tag(out, number, wire_type);
+  if (wire_type == WIRE_LEN) {
+    const guint8 *payload;
+    gsize len;
+    if (!read_len(&value, value_end, &payload, &len))
+      g_return_if_reached();
+    append_varint(out, len);
+    g_byte_array_append(out, payload, (guint)len);
+  } else {
+    g_byte_array_append(out, value, (guint)(value_end - value));
   }
 }
 
@@ -462,9 +489,10 @@ rewrite_message(const ProtobufCMessageDescriptor *descriptor, const guint8 *data
           break;
         continue; /* dropped */
       }
+      const guint8 *value = p;
       if (!skip_value(&p, end, wire_type))
         break;
-      g_byte_array_append(out, start, (guint)(p - start));
+      append_field(number, wire_type, value, p, out);
       continue;
     }
 
@@ -483,9 +511,10 @@ rewrite_message(const ProtobufCMessageDescriptor *descriptor, const guint8 *data
         break;
       append_message_field(field, payload, payload_len, out);
     } else {
+      const guint8 *value = p;
       if (!skip_value(&p, end, wire_type))
         break;
-      g_byte_array_append(out, start, (guint)(p - start));
+      append_field(number, wire_type, value, p, out);
     }
   }
 

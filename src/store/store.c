@@ -1410,7 +1410,18 @@ setup_schema(ActrStore *store, GError **error)
   }
   if (version == SCHEMA_VERSION)
     return TRUE;
-  if (store->options.read_only) {
+  /* Version 0: a new file, or somebody else's database.  Never add our
+   * tables to a file that already has tables of its own. */
+  if (!prepare(store, &stmt, "SELECT count(*) FROM sqlite_schema", error))
+    return FALSE;
+  rc = sqlite3_step(stmt);
+  int tables = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) {
+    set_sql_error(store, rc, error);
+    return FALSE;
+  }
+  if (store->options.read_only || tables != 0) {
     g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_CORRUPT,
                 "%s: not an actr mailbox database", store->path);
     return FALSE;

@@ -39,8 +39,8 @@ assert_error(const char *text, gint code, guint line, const char *fragment)
     g_error("accepted: %s", text);
   g_assert_error(error, ACTR_CONFIG_ERROR, code);
   if (!g_str_has_prefix(error->message, prefix) || strstr(error->message, fragment) == NULL)
-    g_error("input <<%s>>\ngot \"%s\", want prefix \"%s\" and \"%s\"", text, error->message,
-            prefix, fragment);
+    g_error("input <<%s>>\ngot \"%s\", want prefix \"%s\" and \"%s\"", text, error->message, prefix,
+            fragment);
 }
 
 static void
@@ -265,14 +265,15 @@ test_every_key(void)
 static void
 test_acl_forms(void)
 {
-  static const char text[] = BASE "[acl]\n"
-                                  "rules = [\n"
-                                  "  { permission = \"ALLOW\", type = \"a:b:1\" },\n"
-                                  "  { permission = \"allow\", type = \"a:b:2\", realm = \"self\" },\n"
-                                  "  { permission = \"Deny\", type = \"c:d:3\", realm = \"*\" },\n"
-                                  "  { permission = \"deny\", type = \"e:f:4\", realm = 42 },\n"
-                                  "  { permission = \"ALLOW\", type = \"e:f:4\", realm = 0 },\n"
-                                  "]\n";
+  static const char text[] =
+      BASE "[acl]\n"
+           "rules = [\n"
+           "  { permission = \"ALLOW\", type = \"a:b:1\" },\n"
+           "  { permission = \"allow\", type = \"a:b:2\", realm = \"self\" },\n"
+           "  { permission = \"Deny\", type = \"c:d:3\", realm = \"*\" },\n"
+           "  { permission = \"deny\", type = \"e:f:4\", realm = 42 },\n"
+           "  { permission = \"ALLOW\", type = \"e:f:4\", realm = 0 },\n"
+           "]\n";
   g_autoptr(ActrConfig) config = load_ok(text);
   g_assert_true(config->acl_present);
   g_assert_cmpuint(config->n_acl_rules, ==, 5);
@@ -383,8 +384,7 @@ test_wrong_types(void)
                  "[webrtc] stun_urls: must be an array, not a string");
   assert_invalid(BASE "[webrtc]\nstun_urls = [\"stun:x\",\n 5]\n", l + 1,
                  "[webrtc] stun_urls[1]: must be a string, not an integer");
-  assert_invalid(BASE "[webrtc]\nforce_relay = 1\n", l,
-                 "[webrtc] force_relay: must be a boolean");
+  assert_invalid(BASE "[webrtc]\nforce_relay = 1\n", l, "[webrtc] force_relay: must be a boolean");
   assert_invalid(BASE "[storage]\nmax_delivery_attempts = \"3\"\n", l,
                  "[storage] max_delivery_attempts: must be an integer, not a string");
   assert_invalid(BASE "[hyper]\ndata_dir = [\"x\"]\n", l,
@@ -417,10 +417,8 @@ test_ranges_and_values(void)
                  "[webrtc] port_range_end: must be greater than port_range_start (6000)");
   assert_invalid(BASE "[webrtc]\nport_range_start = 7000\nport_range_end = 6000\n", l + 1,
                  "must be greater than port_range_start");
-  assert_invalid(BASE "[webrtc]\nport_range_start = 6000\n", l,
-                 "[webrtc] port_range_end: missing");
-  assert_invalid(BASE "[webrtc]\nport_range_end = 6000\n", l,
-                 "[webrtc] port_range_start: missing");
+  assert_invalid(BASE "[webrtc]\nport_range_start = 6000\n", l, "[webrtc] port_range_end: missing");
+  assert_invalid(BASE "[webrtc]\nport_range_end = 6000\n", l, "[webrtc] port_range_start: missing");
   assert_invalid(BASE "[webrtc]\nport_range_start = 0\nport_range_end = 10\n", l,
                  "[webrtc] port_range_start: must be between 1 and 65535");
   assert_invalid(BASE "[webrtc]\nstun_urls = [\"turn:x\"]\n", l,
@@ -530,9 +528,8 @@ test_trust(void)
   assert_invalid(t6, 9, "[hyper.trust] pubkey_b64: must be the base64 encoding of a 32-byte key");
   g_autofree char *t7 = g_strconcat(base_no_trust, "[hyper.trust]\nkind = \"registry\"\n", NULL);
   assert_invalid(t7, 7, "[hyper.trust] endpoint: missing");
-  g_autofree char *t8 = g_strconcat(base_no_trust,
-                                    "[hyper.trust]\nkind = \"registry\"\nendpoint = \"ftp://x\"\n",
-                                    NULL);
+  g_autofree char *t8 = g_strconcat(
+      base_no_trust, "[hyper.trust]\nkind = \"registry\"\nendpoint = \"ftp://x\"\n", NULL);
   assert_invalid(t8, 9, "[hyper.trust] endpoint: not a valid http:// or https:// URL");
   g_autofree char *t9 = g_strconcat("trust = [1]\n", base_no_trust, NULL);
   assert_invalid(t9, 1, "trust[0]: must be a table, not an integer");
@@ -540,9 +537,8 @@ test_trust(void)
   assert_invalid(t10, 7, "trust: must be an array, not a table");
 
   /* Keys that do not apply to the kind are ignored with a warning. */
-  g_autofree char *t11 = g_strconcat(base_no_trust,
-                                     "[hyper.trust]\nkind = \"dev_only\"\nendpoint = \"http://x\"\n",
-                                     NULL);
+  g_autofree char *t11 = g_strconcat(
+      base_no_trust, "[hyper.trust]\nkind = \"dev_only\"\nendpoint = \"http://x\"\n", NULL);
   g_test_expect_message("actr-core", G_LOG_LEVEL_WARNING,
                         "*[hyper.trust] endpoint is ignored for kind \"dev_only\"*");
   g_autoptr(ActrConfig) ignored = load_ok(t11);
@@ -554,7 +550,8 @@ static void
 test_unknown_keys(void)
 {
   /* Warnings come section by section, the root first. */
-  g_test_expect_message("actr-core", G_LOG_LEVEL_WARNING, "test.toml:1: unknown key colour ignored");
+  g_test_expect_message("actr-core", G_LOG_LEVEL_WARNING,
+                        "test.toml:1: unknown key colour ignored");
   g_test_expect_message("actr-core", G_LOG_LEVEL_WARNING,
                         "test.toml:11: unknown section [dependencies] ignored");
   g_test_expect_message("actr-core", G_LOG_LEVEL_WARNING,
@@ -596,8 +593,8 @@ test_storage_dir(void)
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = actr_config_storage_dir(config, &type, &error);
   g_assert_no_error(error);
-  g_autofree char *want = g_strdup_printf("/data/%s/acme/echo/1.0.0/acme/echo/1.0.0/7//from-env",
-                                          g_get_host_name());
+  g_autofree char *want =
+      g_strdup_printf("/data/%s/acme/echo/1.0.0/acme/echo/1.0.0/7//from-env", g_get_host_name());
   g_assert_cmpstr(dir, ==, want);
 
   config->hyper.instance_id = g_strdup("uid-1");

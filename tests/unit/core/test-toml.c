@@ -35,8 +35,8 @@ assert_rejected_len(const char *text, gsize len, guint line, const char *fragmen
   g_assert_error(error, ACTR_CONFIG_ERROR, ACTR_CONFIG_ERROR_PARSE);
   if (!g_str_has_prefix(error->message, prefix) ||
       (fragment != NULL && strstr(error->message, fragment) == NULL))
-    g_error("input <<%s>>: got \"%s\", want prefix \"%s\" and \"%s\"", text, error->message,
-            prefix, fragment ? fragment : "");
+    g_error("input <<%s>>: got \"%s\", want prefix \"%s\" and \"%s\"", text, error->message, prefix,
+            fragment ? fragment : "");
 }
 
 static void
@@ -77,8 +77,8 @@ float_at(const ActrTomlValue *table, const char *key)
 static void
 test_empty(void)
 {
-  const char *inputs[] = {"", "\n\n", "# only a comment", "  \t\n# c\n\r\n", "\xEF\xBB\xBF",
-                          "\xEF\xBB\xBF\x61 = 1"};
+  const char *inputs[] = {
+      "", "\n\n", "# only a comment", "  \t\n# c\n\r\n", "\xEF\xBB\xBF", "\xEF\xBB\xBF\x61 = 1"};
   for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
     g_autoptr(ActrTomlValue) root = parse_ok(inputs[i]);
     g_assert_cmpuint(actr_toml_table_size(root), ==, i == 5 ? 1 : 0);
@@ -157,8 +157,8 @@ test_tables(void)
   const ActrTomlValue *apple =
       actr_toml_table_get_table(actr_toml_table_get_table(root, "fruit"), "apple");
   g_assert_cmpstr(str_at(apple, "color"), ==, "red");
-  g_assert_true(actr_toml_table_get_bool(actr_toml_table_get_table(apple, "texture"), "smooth",
-                                         &flag));
+  g_assert_true(
+      actr_toml_table_get_bool(actr_toml_table_get_table(apple, "texture"), "smooth", &flag));
   g_assert_cmpint(int_at(actr_toml_table_get_table(root, "quoted.name"), "q"), ==, 1);
   g_assert_cmpuint(actr_toml_table_size(actr_toml_table_get_table(root, "empty")), ==, 0);
 }
@@ -200,23 +200,22 @@ test_array_of_tables(void)
 static void
 test_inline_tables(void)
 {
-  g_autoptr(ActrTomlValue) root = parse_ok("p = { x = 1, y = 'two' , z.w = true }\n"
-                                           "e = {}\n"
-                                           "n = { a = { b = [ { c = 1 } ] } }\n"
-                                           "rules = [\n"
-                                           "  { permission = \"ALLOW\", type = \"a:b:1\" },\n"
-                                           "  { permission = \"DENY\", type = \"c:d:2\", realm = 5 },\n"
-                                           "]\n");
+  g_autoptr(ActrTomlValue) root =
+      parse_ok("p = { x = 1, y = 'two' , z.w = true }\n"
+               "e = {}\n"
+               "n = { a = { b = [ { c = 1 } ] } }\n"
+               "rules = [\n"
+               "  { permission = \"ALLOW\", type = \"a:b:1\" },\n"
+               "  { permission = \"DENY\", type = \"c:d:2\", realm = 5 },\n"
+               "]\n");
   const ActrTomlValue *p = actr_toml_table_get_table(root, "p");
   g_assert_cmpint(int_at(p, "x"), ==, 1);
   g_assert_cmpstr(str_at(p, "y"), ==, "two");
   gboolean w = FALSE;
   g_assert_true(actr_toml_table_get_bool(actr_toml_table_get_table(p, "z"), "w", &w) && w);
   g_assert_cmpuint(actr_toml_table_size(actr_toml_table_get_table(root, "e")), ==, 0);
-  const ActrTomlValue *b =
-      actr_toml_table_get_array(actr_toml_table_get_table(actr_toml_table_get_table(root, "n"),
-                                                          "a"),
-                                "b");
+  const ActrTomlValue *b = actr_toml_table_get_array(
+      actr_toml_table_get_table(actr_toml_table_get_table(root, "n"), "a"), "b");
   g_assert_cmpint(int_at(actr_toml_array_get(b, 0), "c"), ==, 1);
   const ActrTomlValue *rules = actr_toml_table_get_array(root, "rules");
   g_assert_cmpuint(actr_toml_array_length(rules), ==, 2);
@@ -441,12 +440,9 @@ test_key_display(void)
   struct {
     const char *key, *shown;
   } cases[] = {
-      {"plain_key-1", "plain_key-1"},
-      {"", "\"\""},
-      {"has space", "\"has space\""},
-      {"q\"b\\", "\"q\\\"b\\\\\""},
-      {"nl\n", "\"nl\\u000A\""},
-      {"\xc3\xa9", "\"\xc3\xa9\""},
+      {"plain_key-1", "plain_key-1"}, {"", "\"\""},
+      {"has space", "\"has space\""}, {"q\"b\\", "\"q\\\"b\\\\\""},
+      {"nl\n", "\"nl\\u000A\""},      {"\xc3\xa9", "\"\xc3\xa9\""},
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *shown = actr_toml_key_display(cases[i].key);
@@ -589,7 +585,7 @@ test_reject_encoding(void)
   assert_rejected("a = \"\xff\"\n", 1, "invalid UTF-8");
   assert_rejected("a = 1\n# \xc0\xaf overlong\n", 2, "invalid UTF-8");
   assert_rejected("a = 1\n\nb = \"\xed\xa0\x80\"\n", 3, "invalid UTF-8"); /* surrogate */
-  assert_rejected("a = \"\xe6\x97\"\n", 1, "invalid UTF-8");                 /* truncated */
+  assert_rejected("a = \"\xe6\x97\"\n", 1, "invalid UTF-8");              /* truncated */
   assert_rejected_len("a = 1\nb = \"x\0y\"\n", 14, 2, "NUL byte");
   assert_rejected_len("\0", 1, 1, "NUL byte");
   /* Non-ASCII outside a string or comment is not a key. */
@@ -750,16 +746,19 @@ test_no_value_in_messages(void)
 {
   /* Parse errors never quote the text of a value. */
   const char *inputs[] = {
-      "realm_secret = \"TOPSECRET\\q\"\n",        "realm_secret = \"TOPSECRET\x01\"\n",
-      "realm_secret = \"TOPSECRET\n",             "realm_secret = TOPSECRET\n",
-      "realm_secret = \"TOPSECRET\" TOPSECRET\n", "realm_secret = 'TOPSECRET\xff'\n",
-      "realm_secret = 12TOPSECRET\n",             "realm_secret = [\"TOPSECRET\" \"x\"]\n",
+      "realm_secret = \"TOPSECRET\\q\"\n",
+      "realm_secret = \"TOPSECRET\x01\"\n",
+      "realm_secret = \"TOPSECRET\n",
+      "realm_secret = TOPSECRET\n",
+      "realm_secret = \"TOPSECRET\" TOPSECRET\n",
+      "realm_secret = 'TOPSECRET\xff'\n",
+      "realm_secret = 12TOPSECRET\n",
+      "realm_secret = [\"TOPSECRET\" \"x\"]\n",
       "realm_secret = {a = \"TOPSECRET\",}\n",
   };
   for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
     g_autoptr(GError) error = NULL;
-    g_autoptr(ActrTomlValue) root =
-        actr_toml_parse(inputs[i], strlen(inputs[i]), ORIGIN, &error);
+    g_autoptr(ActrTomlValue) root = actr_toml_parse(inputs[i], strlen(inputs[i]), ORIGIN, &error);
     g_assert_null(root);
     g_assert_nonnull(error);
     if (strstr(error->message, "TOPSECRET") != NULL)

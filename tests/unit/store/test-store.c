@@ -612,6 +612,29 @@ test_corrupt_file(Fixture *f, gconstpointer data)
 }
 
 static void
+test_foreign_database_untouched(Fixture *f, gconstpointer data)
+{
+  /* Somebody else's SQLite database: refused, not turned into a mailbox. */
+  g_autofree char *cmd = g_strdup_printf("sqlite3 '%s' 'CREATE TABLE t(x); INSERT INTO t VALUES (1)'",
+                                         f->path);
+  int status = -1;
+  if (!g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status(status, NULL)) {
+    g_test_skip("sqlite3 command-line tool not available");
+    return;
+  }
+  g_autoptr(GError) error = NULL;
+  g_assert_null(actr_store_open(f->path, NULL, &error));
+  g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_CORRUPT);
+  g_assert_nonnull(strstr(error->message, "not an actr mailbox"));
+  g_autofree char *check = g_strdup_printf("sqlite3 '%s' 'SELECT count(*) FROM sqlite_schema'",
+                                           f->path);
+  g_autofree char *out = NULL;
+  g_assert_true(g_spawn_command_line_sync(check, &out, NULL, NULL, NULL));
+  g_assert_cmpstr(g_strstrip(out), ==, "1");
+}
+
+static void
 test_locked_by_another_writer(Fixture *f, gconstpointer data)
 {
   ActrStore *store = open_store(f, NULL);
@@ -704,6 +727,7 @@ main(int argc, char **argv)
   ADD("/store/failure/disk-full", test_disk_full_loses_nothing);
   ADD("/store/failure/corrupt", test_corrupt_file);
   ADD("/store/failure/locked", test_locked_by_another_writer);
+  ADD("/store/failure/foreign-database", test_foreign_database_untouched);
   ADD("/store/failure/missing-read-only", test_missing_file_read_only);
   ADD("/store/failure/read-only-directory", test_read_only_directory);
   return g_test_run();
