@@ -104,77 +104,108 @@ typedef struct {
   guint line;        /* line of the anchor's table; 0 for the default */
 } ActrTrustAnchor;
 
-/* [storage] durability (our addition). */
+/* [storage] durability (our addition).  The values equal those of
+ * ActrStoreDurability (store.h), so the runtime can pass them through. */
 typedef enum {
-  ACTR_DURABILITY_NORMAL, /* "normal": WAL, synchronous=NORMAL (default) */
-  ACTR_DURABILITY_FULL,   /* "full": WAL, synchronous=FULL (fsync per commit) */
+  ACTR_DURABILITY_NORMAL = 0, /* "normal": survives a process crash (default) */
+  ACTR_DURABILITY_FULL = 1,   /* "full": every commit is fsynced */
 } ActrDurability;
 
+/* A loaded actr.toml.  Every field is set (to its default when the key is
+ * absent); strings are owned by the struct and freed by actr_config_free().
+ * "Ours" marks our additions, unknown to the reference. */
 typedef struct {
-  int edition; /* `edition`, default 1; only 1 is accepted */
+  /* `edition`: default 1; only 1 is accepted. */
+  int edition;
 
-  /* Where the configuration came from. */
-  char *origin;     /* the file name used in messages (never NULL) */
-  char *config_dir; /* absolute directory of the file; NULL for
-                     * actr_config_load_data() */
+  /* The name used in messages: the path given to actr_config_load_file()
+   * or the origin given to actr_config_load_data() (never NULL). */
+  char *origin;
+  /* Absolute directory of the file; NULL for actr_config_load_data(). */
+  char *config_dir;
 
   struct {
-    char *name; /* [package] name, default NULL (unset) */
+    /* [package] name: default NULL. */
+    char *name;
+    /* [package] actr_type ("manufacturer:name:version"), valid only when
+     * has_actr_type; it overrides the workload's own type. */
     gboolean has_actr_type;
-    ActrType actr_type; /* [package] actr_type "m:n:v", valid when
-                         * has_actr_type (overrides the workload's type) */
-    char *path;         /* [package] path, default NULL; not read by the
-                         * node */
+    ActrType actr_type;
+    /* [package] path: default NULL; not read by the node. */
+    char *path;
   } package;
 
-  char *signaling_url;           /* [signaling] url: required, ws:// or wss:// */
-  char *ais_endpoint;            /* [ais_endpoint] url: required, http(s):// */
-  guint32 realm_id;              /* [deployment] realm_id: required, 0..2^32-1 */
-  char *realm_secret;            /* [deployment] realm_secret, default NULL.  Never
-                                  * log it. */
-  gboolean visible_in_discovery; /* [discovery] visible, default TRUE */
+  /* [signaling] url: required; a ws:// or wss:// URL with a host. */
+  char *signaling_url;
+  /* [ais_endpoint] url: required; an http:// or https:// URL with a host.
+   * Kept as written. */
+  char *ais_endpoint;
+  /* [deployment] realm_id: required; 0 .. 4294967295. */
+  guint32 realm_id;
+  /* [deployment] realm_secret: default NULL.  Never log it. */
+  char *realm_secret;
+  /* [discovery] visible: default TRUE; not read by the node. */
+  gboolean visible_in_discovery;
 
   /* [acl]: acl_present is FALSE when the file has no [acl] section (the
    * node then allows every caller, runtime.md §4 rule 2).  When present,
-   * acl_rules holds n_acl_rules rules in file order; zero rules (including
-   * a missing `rules` key) denies every remote caller. */
+   * acl_rules holds n_acl_rules rules in file order; zero rules (an empty
+   * list or no `rules` key) denies every remote caller. */
   gboolean acl_present;
   ActrAclRule *acl_rules;
   guint n_acl_rules;
 
   struct {
-    char *mailbox_path;            /* [storage] mailbox_path, default NULL (use
-                                    * actr_config_mailbox_path()); a leading "~/"
-                                    * is expanded, relative = to the working dir.
-                                    * Honoured, unlike the reference. */
-    ActrDurability durability;     /* ours: default NORMAL */
-    guint32 max_delivery_attempts; /* ours: default 3, >= 1 */
-    guint32 dedup_ttl_secs;        /* ours: default 600, >= 1 */
-    guint32 dedup_max_entries;     /* ours: default 100000, >= 1 */
+    /* [storage] mailbox_path: default NULL, meaning
+     * "<storage dir>/mailbox.db" (see actr_config_mailbox_path()).  A
+     * leading "~/" is expanded; a relative path is relative to the working
+     * directory.  Honoured, unlike the reference (which always uses an
+     * in-memory mailbox). */
+    char *mailbox_path;
+    /* Ours: [storage] durability, default NORMAL. */
+    ActrDurability durability;
+    /* Ours: [storage] max_delivery_attempts, default 3, >= 1. */
+    guint32 max_delivery_attempts;
+    /* Ours: [storage] dedup_ttl_secs, default 600, >= 1. */
+    guint32 dedup_ttl_secs;
+    /* Ours: [storage] dedup_max_entries, default 100000, >= 1. */
+    guint32 dedup_max_entries;
   } storage;
 
   struct {
-    char **stun_urls;         /* [webrtc] stun_urls: NULL-terminated, never NULL,
-                               * default empty; each "stun:" or "stuns:" */
-    char **turn_urls;         /* [webrtc] turn_urls: likewise, "turn:"/"turns:" */
-    gboolean force_relay;     /* default FALSE (ICE transport policy "all") */
-    gboolean has_port_range;  /* both port_range_start/_end were given */
-    guint16 port_range_start; /* 1..65535, start < end */
+    /* [webrtc] stun_urls / turn_urls: NULL-terminated, never NULL, default
+     * empty; each starts with "stun:"/"stuns:" resp. "turn:"/"turns:".
+     * TURN credentials come from registration. */
+    char **stun_urls;
+    char **turn_urls;
+    /* [webrtc] force_relay: default FALSE (ICE transport policy "all"). */
+    gboolean force_relay;
+    /* [webrtc] port_range_start / port_range_end: both or neither;
+     * 1 .. 65535 and start < end.  has_port_range is TRUE when given. */
+    gboolean has_port_range;
+    guint16 port_range_start;
     guint16 port_range_end;
-    char **public_ips;                        /* NULL-terminated, never NULL, default empty; only
-                                               * honoured together with a port range */
-    guint32 ice_host_acceptance_min_wait_ms;  /* default 0 */
-    guint32 ice_srflx_acceptance_min_wait_ms; /* default 20 */
-    guint32 ice_prflx_acceptance_min_wait_ms; /* default 40 */
-    guint32 ice_relay_acceptance_min_wait_ms; /* default 100 */
+    /* [webrtc] public_ips: IPv4/IPv6 literals, NULL-terminated, never NULL,
+     * default empty; honoured only together with a port range. */
+    char **public_ips;
+    /* [webrtc] ice_{host,srflx,prflx,relay}_acceptance_min_wait, in ms:
+     * defaults 0, 20, 40, 100. */
+    guint32 ice_host_acceptance_min_wait_ms;
+    guint32 ice_srflx_acceptance_min_wait_ms;
+    guint32 ice_prflx_acceptance_min_wait_ms;
+    guint32 ice_relay_acceptance_min_wait_ms;
   } webrtc;
 
   struct {
-    gboolean enabled;      /* [websocket] listen_port present */
-    guint16 listen_port;   /* 0 = pick a free port */
-    char *advertised_host; /* default "127.0.0.1" */
+    /* [websocket] listen_port: enabled is FALSE when absent (no direct
+     * WebSocket server); 0 means "pick a free port". */
+    gboolean enabled;
+    guint16 listen_port;
+    /* [websocket] advertised_host: default "127.0.0.1". */
+    char *advertised_host;
   } websocket;
 
+  /* [observability]: read by the host/CLI, not by the node. */
   struct {
     char *filter_level;         /* default "info" */
     gboolean tracing_enabled;   /* default FALSE */
@@ -183,28 +214,35 @@ typedef struct {
   } observability;
 
   /* The effective trust chain: [hyper.trust] alone when present, else the
-   * [[trust]] entries in order (first match wins), else one dev_only
-   * anchor.  Never empty. */
+   * [[trust]] entries in file order (first match wins), else one dev_only
+   * anchor with trust_source DEFAULT.  Never empty. */
   ActrTrustSource trust_source;
   ActrTrustAnchor *trust;
   guint n_trust;
 
   struct {
-    char *data_dir;                         /* default "$HOME/.actr/hyper"; a leading
-                                             * "~/" is expanded, relative = to the
-                                             * working directory */
-    char *storage_path_template;            /* default "{data_dir}/{actr_type}" */
-    guint storage_path_template_line;       /* line of the template (or of
-                                             * [hyper], or 1), for messages */
-    guint32 mailbox_backpressure_threshold; /* ours: default 1024, >= 1 */
-    char *instance_id;                      /* not a file key: the runtime may set it (the
-                                             * instance UID) before expanding the template;
-                                             * NULL expands to "" */
+    /* [hyper] data_dir: default "$HOME/.actr/hyper".  A leading "~/" is
+     * expanded; a relative path is relative to the working directory. */
+    char *data_dir;
+    /* [hyper] storage_path_template: default "{data_dir}/{actr_type}";
+     * variable names are checked at load (see actr_config_storage_dir()). */
+    char *storage_path_template;
+    /* Line of the template in the file (or of [hyper], or 1), used in
+     * expansion errors. */
+    guint storage_path_template_line;
+    /* Ours as a file key: [hyper] mailbox_backpressure_threshold, default
+     * 1024, >= 1 (programmatic-only in the reference). */
+    guint32 mailbox_backpressure_threshold;
+    /* Not a file key: the runtime may set it (g_strdup'd; freed by
+     * actr_config_free()) to the instance UID before expanding the
+     * template.  NULL expands to "". */
+    char *instance_id;
   } hyper;
 
-  /* [scripts]: name -> command for every string value (other values are
-   * ignored).  Never NULL.  [capabilities], [web] and [deployment]
-   * ais_endpoint are accepted and ignored, as in the reference. */
+  /* [scripts]: name -> command (both char*) for every string value; other
+   * values are ignored.  Never NULL.  [capabilities], [web] and
+   * [deployment] ais_endpoint are accepted and ignored, as in the
+   * reference. */
   GHashTable *scripts;
 } ActrConfig;
 

@@ -797,26 +797,22 @@ walk_dotted(Parser *ps, ActrTomlValue *table, GPtrArray *parts, guint section, c
       continue;
     }
     ActrTomlValue *child = entry->value;
-    g_autofree char *relative = path_display(parts, i + 1);
-    g_autofree char *name =
-        prefix && prefix[0] ? g_strconcat(prefix, ".", relative, NULL) : g_strdup(relative);
-    if (child->type != ACTR_TOML_TABLE) {
-      fail(ps, ps->line, "key %s is already defined as %s on line %u", name, a_type_name(child),
-           child->line);
-      return NULL;
-    }
-    if (child->flags & TABLE_INLINE) {
-      fail(ps, ps->line, "cannot add keys to inline table %s (line %u)", name, child->line);
-      return NULL;
-    }
-    if (child->flags & TABLE_EXPLICIT) {
-      fail(ps, ps->line, "cannot use dotted keys to add to table [%s] (line %u)", name,
-           child->line);
-      return NULL;
-    }
-    if ((child->flags & TABLE_DOTTED) && child->section != section) {
-      fail(ps, ps->line, "table %s was defined by dotted keys in another section (line %u)", name,
-           child->line);
+    if (child->type != ACTR_TOML_TABLE || (child->flags & (TABLE_INLINE | TABLE_EXPLICIT)) ||
+        ((child->flags & TABLE_DOTTED) && child->section != section)) {
+      g_autofree char *relative = path_display(parts, i + 1);
+      g_autofree char *name =
+          prefix && prefix[0] ? g_strconcat(prefix, ".", relative, NULL) : g_strdup(relative);
+      if (child->type != ACTR_TOML_TABLE)
+        fail(ps, ps->line, "key %s is already defined as %s on line %u", name, a_type_name(child),
+             child->line);
+      else if (child->flags & TABLE_INLINE)
+        fail(ps, ps->line, "cannot add keys to inline table %s (line %u)", name, child->line);
+      else if (child->flags & TABLE_EXPLICIT)
+        fail(ps, ps->line, "cannot use dotted keys to add to table [%s] (line %u)", name,
+             child->line);
+      else
+        fail(ps, ps->line, "table %s was defined by dotted keys in another section (line %u)", name,
+             child->line);
       return NULL;
     }
     /* An implicit table (parent of a [header]) becomes a dotted one. */
@@ -968,16 +964,17 @@ parse_header(Parser *ps)
       continue;
     }
     ActrTomlValue *child = entry->value;
-    g_autofree char *name = path_display(parts, i + 1);
     if (child->type == ACTR_TOML_ARRAY && (child->flags & ARRAY_OF_TABLES)) {
       table = g_ptr_array_index(child->u.array, child->u.array->len - 1);
       continue;
     }
-    if (child->type != ACTR_TOML_TABLE)
-      return fail(ps, line, "key %s is already defined as %s on line %u", name, a_type_name(child),
-                  child->line);
-    if (child->flags & TABLE_INLINE)
+    if (child->type != ACTR_TOML_TABLE || (child->flags & TABLE_INLINE)) {
+      g_autofree char *name = path_display(parts, i + 1);
+      if (child->type != ACTR_TOML_TABLE)
+        return fail(ps, line, "key %s is already defined as %s on line %u", name,
+                    a_type_name(child), child->line);
       return fail(ps, line, "cannot add to inline table %s (line %u)", name, child->line);
+    }
     table = child;
   }
 

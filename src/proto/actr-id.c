@@ -7,7 +7,7 @@
 #include "actr-id.h"
 #include "codec.h"
 
-G_DEFINE_QUARK(actr-proto-error-quark, actr_proto_error)
+G_DEFINE_QUARK(actr - proto - error - quark, actr_proto_error)
 
 /* ---------------------------------------------------------------------------
  * Names
@@ -65,6 +65,10 @@ actr_name_validate(const char *name, GError **error)
   const char *problem = name_problem(name, len);
   if (problem == NULL)
     return TRUE;
+  if (name == NULL) {
+    g_set_error_literal(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_INVALID_NAME, "name is missing");
+    return FALSE;
+  }
   g_autofree char *quoted = quote(name, len);
   g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_INVALID_NAME, "invalid name '%s': %s",
               quoted, problem);
@@ -126,8 +130,8 @@ actr_type_parse(const char *text, ActrType *out, GError **error)
                            colon2 + 1);
   if (problem != NULL) {
     g_autofree char *quoted = quote(text, strlen(text));
-    g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_INVALID_TYPE,
-                "invalid ActrType '%s': %s", quoted, problem);
+    g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_INVALID_TYPE, "invalid ActrType '%s': %s",
+                quoted, problem);
     return FALSE;
   }
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* A message descriptor with more fields than this cannot be scanned (the
- * seen-bitmap is on the stack); ours have at most 14. */
+ * seen-bitmap is on the stack); ours have at most 12. */
 #define MAX_FIELDS 256
 
 /* Nested unknown groups skipped before giving up. */
@@ -222,7 +222,7 @@ in_same_oneof(const ProtobufCFieldDescriptor *a, const ProtobufCFieldDescriptor 
  */
 
 typedef enum {
-  SCAN_OK,     /* protobuf-c accepts the bytes as they are */
+  SCAN_OK,      /* protobuf-c accepts the bytes as they are */
   SCAN_REWRITE, /* valid, but needs rewrite_message() first */
   SCAN_INVALID, /* malformed: reject */
 } ScanResult;
@@ -278,6 +278,8 @@ scan_message(const ProtobufCMessageDescriptor *descriptor, const guint8 *data, g
 
   if (depth > ACTR_PROTO_MAX_DEPTH)
     return scan_fail(err, descriptor, 0, "messages nested too deeply");
+  if (descriptor->n_fields > MAX_FIELDS)
+    return scan_fail(err, descriptor, 0, "message type has too many fields");
 
   while (p < end) {
     const guint8 *key_start = p;
@@ -436,6 +438,9 @@ static void
 rewrite_message(const ProtobufCMessageDescriptor *descriptor, const guint8 *data, gsize len,
                 GByteArray *out)
 {
+  static const guint8 nothing[1] = {0};
+  if (data == NULL) /* an empty GByteArray has no buffer; NULL + 0 is UB */
+    data = nothing;
   guint n_fields = descriptor->n_fields;
   g_autofree MergeSlot *slots = g_new0(MergeSlot, n_fields);
   guint8 seen[MAX_FIELDS / 8] = {0};
@@ -542,7 +547,6 @@ actr_proto_message_decode(const ProtobufCMessageDescriptor *descriptor, const gu
 
   g_return_val_if_fail(descriptor != NULL, NULL);
   g_return_val_if_fail(descriptor->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, NULL);
-  g_return_val_if_fail(descriptor->n_fields <= MAX_FIELDS, NULL);
   g_return_val_if_fail(data != NULL || len == 0, NULL);
 
   if (data == NULL)
@@ -563,15 +567,16 @@ actr_proto_message_decode(const ProtobufCMessageDescriptor *descriptor, const gu
       g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_DECODE, "%s: field %u: %s",
                   err.descriptor->name, err.field, err.reason);
     else
-      g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_DECODE, "%s: %s",
-                  err.descriptor->name, err.reason);
+      g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_DECODE, "%s: %s", err.descriptor->name,
+                  err.reason);
     return NULL;
   }
 
   ProtobufCMessage *message = protobuf_c_message_unpack(descriptor, NULL, len, data);
   if (message == NULL) {
-    /* The scan accepted something protobuf-c did not (e.g. a key encoded
-     * in more than 5 bytes); still a clean error. */
+    /* Not expected: the scan accepted something protobuf-c refused (or
+     * protobuf-c ran out of memory).  Still a clean error; the fuzz target
+     * treats this message as a bug. */
     g_set_error(error, ACTR_PROTO_ERROR, ACTR_PROTO_ERROR_DECODE,
                 "%s: rejected by the protobuf-c decoder", descriptor->name);
   }
@@ -630,6 +635,8 @@ actr_proto_message_encode_append(const ProtobufCMessage *message, GByteArray *ou
   gsize size = protobuf_c_message_get_packed_size(message);
   guint start = out->len;
   g_return_val_if_fail(size <= G_MAXUINT - start, 0);
+  if (size == 0)
+    return 0; /* nothing set and nothing required */
 
   g_byte_array_set_size(out, start + (guint)size);
   gsize written = protobuf_c_message_pack(message, out->data + start);

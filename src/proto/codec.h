@@ -16,7 +16,8 @@
  * - repeated occurrences of a singular message field are merged, later
  *   scalars win, and a later member of a oneof replaces an earlier one
  *   (protobuf semantics).
- * - packed and unpacked encodings of repeated scalars are both accepted.
+ * - packed and unpacked encodings of repeated scalars are both accepted,
+ *   and so are zero-padded (non-minimal) keys and length prefixes.
  * It rejects malformed input with ACTR_PROTO_ERROR_DECODE: truncation,
  * varints longer than 10 bytes, tags above 2^32-1, field number 0, wire
  * types 6/7 or an unmatched end-group, a declared field with the wrong wire
@@ -31,9 +32,13 @@
  * field repeats (always the case for input from an encoder that emits
  * required fields, such as the reference and ours) the original bytes go
  * straight to protobuf_c_message_unpack().  Otherwise the bytes are
- * rewritten once, with zero values appended for missing required fields and
- * repeated message fields merged, and the rewrite is unpacked; protobuf-c
- * 1.4 on its own rejects any message missing a required field.
+ * rewritten once (zero values appended for missing required fields,
+ * repeated message fields merged, groups dropped, keys and lengths made
+ * minimal) and the rewrite is unpacked.  protobuf-c 1.4 on its own rejects
+ * any message missing a required field, unknown groups, and keys or length
+ * prefixes longer than 5 bytes.  The pre-scan accepts exactly what the
+ * rewrite makes acceptable to protobuf-c; tests/fuzz/fuzz-envelope.c checks
+ * that protobuf-c never refuses what the pre-scan accepted.
  *
  * Encoding (actr_proto_message_encode*) is protobuf-c's packer: required
  * fields always, in ascending tag order, then optional fields that are set,
@@ -56,7 +61,8 @@
 
 G_BEGIN_DECLS
 
-/* Deepest message nesting accepted on decode (the schema needs 6). */
+/* Deepest message nesting accepted on decode.  Our schema is acyclic and
+ * nests at most 6 messages, so this only guards other descriptors. */
 #define ACTR_PROTO_MAX_DEPTH 32
 
 /* Decodes @len bytes at @data (NULL allowed when @len is 0) as a message of

@@ -7,8 +7,8 @@
 Actr__RpcEnvelope *
 actr_rpc_envelope_decode(const guint8 *data, gsize len, GError **error)
 {
-  return (Actr__RpcEnvelope *)actr_proto_message_decode(&actr__rpc_envelope__descriptor, data,
-                                                        len, error);
+  return (Actr__RpcEnvelope *)actr_proto_message_decode(&actr__rpc_envelope__descriptor, data, len,
+                                                        error);
 }
 
 GBytes *

@@ -17,18 +17,6 @@ struct _ActrDigestMap {
   gsize size;
 };
 
-static int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Parses 8-4-4-4-12 hex UUID text into 16 bytes. */
 static gboolean
 parse_uuid(const char *text, ActrDigest *out)
@@ -43,7 +31,7 @@ parse_uuid(const char *text, ActrDigest *out)
       i++;
       continue;
     }
-    int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+    int hi = g_ascii_xdigit_value(text[i]), lo = g_ascii_xdigit_value(text[i + 1]);
     if (hi < 0 || lo < 0)
       return FALSE;
     out->bytes[n++] = (guint8)(hi << 4 | lo);

@@ -1843,11 +1843,14 @@ actr_dlq_record_free(ActrDlqRecord *record)
   g_free(record);
 }
 
-/* Runs a one-off query under db_lock, calling @row for each row. */
+/* Runs a one-off query under db_lock, calling @row for each row.  ?1 is
+ * bound to @param when the query has parameters; @text, when not NULL, is
+ * bound to ?2 (never spliced into the SQL). */
 typedef void (*RowFunc)(sqlite3_stmt *stmt, gpointer data);
 
 static gboolean
-query(ActrStore *store, const char *sql, gint64 param, RowFunc row, gpointer data, GError **error)
+query(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc row,
+      gpointer data, GError **error)
 {
   g_mutex_lock(&store->db_lock);
   sqlite3_stmt *stmt = NULL;
@@ -1855,6 +1858,8 @@ query(ActrStore *store, const char *sql, gint64 param, RowFunc row, gpointer dat
   if (ok) {
     if (sqlite3_bind_parameter_count(stmt) > 0)
       sqlite3_bind_int64(stmt, 1, param);
+    if (text)
+      sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
       row(stmt, data);
@@ -1910,9 +1915,9 @@ actr_store_get_stats(ActrStore *store, ActrStoreStats *stats, GError **error)
   if (!query(store,
              "SELECT state, priority, COUNT(*), MIN(enqueued_ns) FROM inbox "
              "GROUP BY state, priority",
-             0, stats_inbox_row, stats, error) ||
-      !query(store, "SELECT COUNT(*) FROM dlq", 0, count_row, &stats->dlq, error) ||
-      !query(store, "SELECT COUNT(*) FROM dedup", 0, count_row, &stats->dedup_records, error))
+             0, NULL, stats_inbox_row, stats, error) ||
+      !query(store, "SELECT COUNT(*) FROM dlq", 0, NULL, count_row, &stats->dlq, error) ||
+      !query(store, "SELECT COUNT(*) FROM dedup", 0, NULL, count_row, &stats->dedup_records, error))
     return FALSE;
   g_autofree char *wal = g_strconcat(store->path, "-wal", NULL);
   stats->file_bytes = file_size(store->path) + file_size(wal);
@@ -1956,7 +1961,7 @@ actr_store_list(ActrStore *store, guint limit, GError **error)
              "SELECT id, priority, state, attempts, enqueued_ns, request_id, sender, "
              "length(envelope) FROM inbox ORDER BY state DESC, priority DESC, id "
              "LIMIT ?1",
-             limit ? (gint64)limit : -1, list_row, out, error)) {
+             limit ? (gint64)limit : -1, NULL, list_row, out, error)) {
     g_ptr_array_unref(out);
     return NULL;
   }
@@ -1977,7 +1982,7 @@ actr_store_peek(ActrStore *store, gint64 id, GError **error)
   if (!query(store,
              "SELECT id, priority, state, attempts, enqueued_ns, request_id, sender, "
              "length(envelope), envelope FROM inbox WHERE id = ?1",
-             id, peek_row, &m, error))
+             id, NULL, peek_row, &m, error))
     return NULL;
   if (m == NULL)
     g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND,
@@ -2014,55 +2019,27 @@ dlq_from_row(sqlite3_stmt *stmt, gboolean with_bytes)
   return r;
 }
 
-typedef struct {
-  GPtrArray *out;
-  const char *category;
-} DlqListData;
-
 static void
 dlq_list_row(sqlite3_stmt *stmt, gpointer data)
 {
-  DlqListData *d = data;
-  g_ptr_array_add(d->out, dlq_from_row(stmt, FALSE));
+  g_ptr_array_add(data, dlq_from_row(stmt, FALSE));
 }
 
 GPtrArray *
 actr_store_dlq_list(ActrStore *store, const char *category, guint limit, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
-  DlqListData d = {
-      .out = g_ptr_array_new_with_free_func((GDestroyNotify)actr_dlq_record_free),
-      .category = category,
-  };
-  /* The category is bound as text, never spliced into the SQL. */
-  g_mutex_lock(&store->db_lock);
-  sqlite3_stmt *stmt = NULL;
-  gboolean ok = prepare(store, &stmt,
-                        "SELECT id, original_message_id, request_id, sender, NULL, priority, "
-                        "error_category, error_message, trace_id, attempts, enqueued_ns, "
-                        "created_ns, length(raw_bytes), redrive_attempts, last_redrive_ns "
-                        "FROM dlq WHERE (?1 IS NULL OR error_category = ?1) "
-                        "ORDER BY id DESC LIMIT ?2",
-                        error);
-  if (ok) {
-    if (category)
-      sqlite3_bind_text(stmt, 1, category, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, limit ? (gint64)limit : -1);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-      dlq_list_row(stmt, &d);
-    if (rc != SQLITE_DONE) {
-      set_sql_error(store, rc, error);
-      ok = FALSE;
-    }
-  }
-  sqlite3_finalize(stmt);
-  g_mutex_unlock(&store->db_lock);
-  if (!ok) {
-    g_ptr_array_unref(d.out);
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)actr_dlq_record_free);
+  if (!query(store,
+             "SELECT id, original_message_id, request_id, sender, NULL, priority, "
+             "error_category, error_message, trace_id, attempts, enqueued_ns, created_ns, "
+             "length(raw_bytes), redrive_attempts, last_redrive_ns FROM dlq "
+             "WHERE (?2 IS NULL OR error_category = ?2) ORDER BY id DESC LIMIT ?1",
+             limit ? (gint64)limit : -1, category, dlq_list_row, out, error)) {
+    g_ptr_array_unref(out);
     return NULL;
   }
-  return d.out;
+  return out;
 }
 
 static void
@@ -2080,7 +2057,7 @@ actr_store_dlq_get(ActrStore *store, gint64 id, GError **error)
              "SELECT id, original_message_id, request_id, sender, raw_bytes, priority, "
              "error_category, error_message, trace_id, attempts, enqueued_ns, created_ns, "
              "length(raw_bytes), redrive_attempts, last_redrive_ns FROM dlq WHERE id = ?1",
-             id, dlq_get_row, &r, error))
+             id, NULL, dlq_get_row, &r, error))
     return NULL;
   if (r == NULL)
     g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND,

@@ -12,13 +12,17 @@ static void
 test_name_accept(void)
 {
   static const char *const good[] = {
-      "a",     "Z",   "ab",    "a1",  "acme", "Acme-Corp", "a_b", "a.b", "a-b", "a--b", "a..9",
-      "x.y_z-0", "A1",
-      "abcdefghijklmnopqrstuvwxyz012345", /* 32 */
+      "a",    "Z",
+      "ab",   "a1",
+      "acme", "Acme-Corp",
+      "a_b",  "a.b",
+      "a-b",  "a--b",
+      "a..9", "x.y_z-0",
+      "A1",   "abcdefghijklmnopqrstuvwxyz012345", /* 32 */
   };
   for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
     g_autoptr(GError) error = NULL;
-        g_assert_true(actr_name_is_valid(good[i]));
+    g_assert_true(actr_name_is_valid(good[i]));
     g_assert_true(actr_name_validate(good[i], &error));
     g_assert_no_error(error);
   }
@@ -51,10 +55,12 @@ test_name_reject(void)
       {"a/b", "may contain only"},
       {"a+b", "may contain only"},
       {"a\tb", "may contain only"},
-      {"caf\xc3\xa9s", "may contain only"},    /* é inside */
-      {"\xc3\xa9t\xc3\xa9", "start with an ASCII letter"}, /* é first */
+      {"caf\xc3\xa9s", "may contain only"},                 /* é inside */
+      {"\xc3\xa9t\xc3\xa9", "start with an ASCII letter"},  /* é first */
       {"abc\xc3\xa9", "end with an ASCII letter or digit"}, /* é last */
-      {"a\xff" "b", "may contain only"},        /* not UTF-8 */
+      {"a\xff"
+       "b",
+       "may contain only"}, /* not UTF-8 */
   };
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autoptr(GError) error = NULL;
@@ -405,8 +411,8 @@ test_id_encode_decode(void)
   /* The zero value encodes every required field and decodes to "" strings. */
   ActrId zero = {0, 0, {NULL, NULL, NULL}};
   g_autoptr(GBytes) zero_bytes = actr_id_encode(&zero);
-  static const guint8 zero_wire[] = {0x0a, 0x02, 0x08, 0x00, 0x10, 0x00, 0x1a, 0x06,
-                                     0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00};
+  static const guint8 zero_wire[] = {0x0a, 0x02, 0x08, 0x00, 0x10, 0x00, 0x1a,
+                                     0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00};
   g_assert_cmpmem(g_bytes_get_data(zero_bytes, NULL), g_bytes_get_size(zero_bytes), zero_wire,
                   sizeof zero_wire);
   g_auto(ActrId) zero_back = {0, 0, {NULL, NULL, NULL}};

@@ -136,13 +136,13 @@ test_missing_required_messages(void)
    * the flow survives, and deep inside it a RoleAssignment whose required
    * is_offerer is missing and an ActrId without type. */
   static const guint8 head_env[] = {
-      0x08, 0x02,                          /* 1 envelope_version 2 */
-      0x12, 0x01, 'e',                     /* 2 envelope_id */
-      0x6a, 0x10,                          /* 13 actr_relay (16 bytes) */
-      0x0a, 0x04, 0x0a, 0x02, 0x08, 0x07,  /*   1 source {realm {7}} */
-      0x12, 0x02, 0x08, 0x01,              /*   2 credential {key_id 1} */
-      0x1a, 0x00,                          /*   3 target {} */
-      0x6a, 0x02, 0x10, 0x01,              /*   13 role_assignment {remote_fixed} */
+      0x08, 0x02,                         /* 1 envelope_version 2 */
+      0x12, 0x01, 'e',                    /* 2 envelope_id */
+      0x6a, 0x10,                         /* 13 actr_relay (16 bytes) */
+      0x0a, 0x04, 0x0a, 0x02, 0x08, 0x07, /*   1 source {realm {7}} */
+      0x12, 0x02, 0x08, 0x01,             /*   2 credential {key_id 1} */
+      0x1a, 0x00,                         /*   3 target {} */
+      0x6a, 0x02, 0x10, 0x01,             /*   13 role_assignment {remote_fixed} */
   };
   g_autoptr(Signaling__SignalingEnvelope) env =
       actr_signaling_envelope_decode(head_env, sizeof head_env, &error);
@@ -184,16 +184,16 @@ test_unknown_fields_skipped(void)
 {
   g_autoptr(GError) error = NULL;
   static const guint8 bytes[] = {
-      0x0a, 0x01, 'k',                         /* 1 route_key */
-      0x90, 0x03, 0x96, 0x01,                  /* 50: varint 150 (unknown) */
-      0x9a, 0x03, 0x03, 'x', 'y', 'z',         /* 51: length-delimited (unknown) */
-      0xa5, 0x03, 0x01, 0x02, 0x03, 0x04,      /* 52: fixed32 (unknown) */
-      0xa9, 0x03, 1, 2, 3, 4, 5, 6, 7, 8,      /* 53: fixed64 (unknown) */
-      0x1a, 0x06, 0x08, 0x01, 0x12, 0x00,      /* 3 error {code 1, message "", */
-      0x78, 0x05,                              /*   15: varint (unknown, nested)} */
-      0xb2, 0x06, 0x01, 'r',                   /* 102 request_id */
-      0xc0, 0x06, 0x0a,                        /* 104 timeout_ms 10 */
-      0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01,      /* 2^29-1: the highest field number */
+      0x0a, 0x01, 'k',                                /* 1 route_key */
+      0x90, 0x03, 0x96, 0x01,                         /* 50: varint 150 (unknown) */
+      0x9a, 0x03, 0x03, 'x',  'y',  'z',              /* 51: length-delimited (unknown) */
+      0xa5, 0x03, 0x01, 0x02, 0x03, 0x04,             /* 52: fixed32 (unknown) */
+      0xa9, 0x03, 1,    2,    3,    4,    5, 6, 7, 8, /* 53: fixed64 (unknown) */
+      0x1a, 0x06, 0x08, 0x01, 0x12, 0x00,             /* 3 error {code 1, message "", */
+      0x78, 0x05,                                     /*   15: varint (unknown, nested)} */
+      0xb2, 0x06, 0x01, 'r',                          /* 102 request_id */
+      0xc0, 0x06, 0x0a,                               /* 104 timeout_ms 10 */
+      0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01,             /* 2^29-1: the highest field number */
   };
   g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(bytes, sizeof bytes, &error);
   g_assert_no_error(error);
@@ -207,10 +207,11 @@ test_unknown_fields_skipped(void)
   /* Re-encoding: known fields in tag order, then the retained unknown
    * fields in arrival order. */
   static const guint8 expected[] = {
-      0x0a, 0x01, 'k', 0x1a, 0x06, 0x08, 0x01, 0x12, 0x00, 0x78, 0x05, /* known 1, 3 */
-      0xb2, 0x06, 0x01, 'r', 0xc0, 0x06, 0x0a,                         /* known 102, 104 */
-      0x90, 0x03, 0x96, 0x01, 0x9a, 0x03, 0x03, 'x', 'y', 'z', 0xa5, 0x03, 0x01, 0x02, 0x03,
-      0x04, 0xa9, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01,
+      0x0a, 0x01, 'k',  0x1a, 0x06, 0x08, 0x01, 0x12, 0x00, 0x78, 0x05, /* known 1, 3 */
+      0xb2, 0x06, 0x01, 'r',  0xc0, 0x06, 0x0a,                         /* known 102, 104 */
+      0x90, 0x03, 0x96, 0x01, 0x9a, 0x03, 0x03, 'x',  'y',  'z',  0xa5,
+      0x03, 0x01, 0x02, 0x03, 0x04, 0xa9, 0x03, 1,    2,    3,    4,
+      5,    6,    7,    8,    0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01,
   };
   G_STATIC_ASSERT(sizeof expected == sizeof bytes);
   assert_encodes_to(&env->base, expected, sizeof expected);
@@ -222,14 +223,14 @@ test_unknown_groups_skipped(void)
   g_autoptr(GError) error = NULL;
   /* protobuf-c cannot parse groups; the reference skips them. */
   static const guint8 grouped[] = {
-      0x0a, 0x01, 'k',                         /* 1 route_key */
-      0xa3, 0x03,                              /* 52 start group */
-      0x08, 0x01,                              /*   1 varint */
-      0xab, 0x03,                              /*   53 start group (nested) */
-      0x12, 0x01, 'x',                         /*     2 string */
-      0xac, 0x03,                              /*   53 end group */
-      0xa4, 0x03,                              /* 52 end group */
-      0xb2, 0x06, 0x01, 'r',                   /* 102 request_id */
+      0x0a, 0x01, 'k',       /* 1 route_key */
+      0xa3, 0x03,            /* 52 start group */
+      0x08, 0x01,            /*   1 varint */
+      0xab, 0x03,            /*   53 start group (nested) */
+      0x12, 0x01, 'x',       /*     2 string */
+      0xac, 0x03,            /*   53 end group */
+      0xa4, 0x03,            /* 52 end group */
+      0xb2, 0x06, 0x01, 'r', /* 102 request_id */
   };
   g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(grouped, sizeof grouped, &error);
   g_assert_no_error(error);
@@ -314,15 +315,15 @@ test_unknown_enum_values(void)
   g_assert_cmpuint(c->n_ranking_factors, ==, 5);
   g_assert_cmpint(c->ranking_factors[1], ==, 7);
   g_assert_cmpint(c->ranking_factors[4], ==, 1);
-  static const guint8 unpacked[] = {0x08, 0x03, 0x10, 0x00, 0x10, 0x07, 0x10,
-                                    0x03, 0x10, 0x04, 0x10, 0x01};
+  static const guint8 unpacked[] = {0x08, 0x03, 0x10, 0x00, 0x10, 0x07,
+                                    0x10, 0x03, 0x10, 0x04, 0x10, 0x01};
   assert_encodes_to(&c->base, unpacked, sizeof unpacked); /* we emit unpacked */
   actr_proto_message_free(&c->base);
 
   /* A packed array cut inside a varint is malformed. */
   static const guint8 bad_packed[] = {0x08, 0x03, 0x12, 0x02, 0x03, 0x84};
-  assert_rejected(&actr__route_candidates_request__node_selection_criteria__descriptor,
-                  bad_packed, sizeof bad_packed, "malformed packed array");
+  assert_rejected(&actr__route_candidates_request__node_selection_criteria__descriptor, bad_packed,
+                  sizeof bad_packed, "malformed packed array");
 }
 
 static void
@@ -352,11 +353,11 @@ test_merge_and_oneof(void)
   /* A singular message field sent twice is merged: code from the first,
    * message from the second (neither occurrence is complete alone). */
   static const guint8 split_error[] = {
-      0x0a, 0x00,                         /* 1 route_key */
-      0x1a, 0x02, 0x08, 0x05,             /* 3 error {code 5} */
-      0xb2, 0x06, 0x00,                   /* 102 */
-      0x1a, 0x03, 0x12, 0x01, 'm',        /* 3 error {message "m"} */
-      0xc0, 0x06, 0x00,                   /* 104 */
+      0x0a, 0x00,                  /* 1 route_key */
+      0x1a, 0x02, 0x08, 0x05,      /* 3 error {code 5} */
+      0xb2, 0x06, 0x00,            /* 102 */
+      0x1a, 0x03, 0x12, 0x01, 'm', /* 3 error {message "m"} */
+      0xc0, 0x06, 0x00,            /* 104 */
   };
   g_autoptr(Actr__RpcEnvelope) env =
       actr_rpc_envelope_decode(split_error, sizeof split_error, &error);
@@ -374,10 +375,10 @@ test_merge_and_oneof(void)
   /* oneof: a later member replaces an earlier one; A, B, A keeps only the
    * last A (not merged with the first). */
   static const guint8 flows[] = {
-      0x08, 0x01, 0x12, 0x00, 0x22, 0x00,  /* 1, 2, 4 */
-      0x72, 0x02, 0x08, 0x01,              /* 14 envelope_error {code 1} */
-      0x52, 0x00,                          /* 10 peer_to_server {} */
-      0x72, 0x03, 0x12, 0x01, 'x',         /* 14 envelope_error {message "x"} */
+      0x08, 0x01, 0x12, 0x00, 0x22, 0x00, /* 1, 2, 4 */
+      0x72, 0x02, 0x08, 0x01,             /* 14 envelope_error {code 1} */
+      0x52, 0x00,                         /* 10 peer_to_server {} */
+      0x72, 0x03, 0x12, 0x01, 'x',        /* 14 envelope_error {message "x"} */
   };
   g_autoptr(Signaling__SignalingEnvelope) sig =
       actr_signaling_envelope_decode(flows, sizeof flows, &error);
@@ -388,9 +389,9 @@ test_merge_and_oneof(void)
 
   /* A, B: B wins, and the fast path (nothing to rewrite) agrees. */
   static const guint8 two_flows[] = {
-      0x08, 0x01, 0x12, 0x00, 0x22, 0x00,             /* 1, 2, 4 */
-      0x72, 0x04, 0x08, 0x01, 0x12, 0x00,             /* 14 envelope_error */
-      0x52, 0x00,                                     /* 10 peer_to_server {} */
+      0x08, 0x01, 0x12, 0x00, 0x22, 0x00, /* 1, 2, 4 */
+      0x72, 0x04, 0x08, 0x01, 0x12, 0x00, /* 14 envelope_error */
+      0x52, 0x00,                         /* 10 peer_to_server {} */
   };
   g_autoptr(Signaling__SignalingEnvelope) sig2 =
       actr_signaling_envelope_decode(two_flows, sizeof two_flows, &error);
@@ -420,8 +421,8 @@ test_malformed(void)
   static const guint8 long_varint[] = {0xc0, 0x06, 0x80, 0x80, 0x80, 0x80, 0x80,
                                        0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
   assert_rejected(env, long_varint, sizeof long_varint, "truncated value");
-  static const guint8 overflow_varint[] = {0xc0, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                           0xff, 0xff, 0xff, 0xff, 0x02};
+  static const guint8 overflow_varint[] = {0xc0, 0x06, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
   assert_rejected(env, overflow_varint, sizeof overflow_varint, "truncated value");
   static const guint8 field_zero[] = {0x00, 0x01};
   assert_rejected(env, field_zero, sizeof field_zero, "malformed field key");
@@ -440,8 +441,8 @@ test_malformed(void)
   /* ... but bytes may hold anything. */
   static const guint8 nul_in_bytes[] = {0x12, 0x03, 'a', 0x00, 0xff};
   g_autoptr(GError) error = NULL;
-  g_autoptr(Actr__RpcEnvelope) ok = actr_rpc_envelope_decode(nul_in_bytes, sizeof nul_in_bytes,
-                                                             &error);
+  g_autoptr(Actr__RpcEnvelope) ok =
+      actr_rpc_envelope_decode(nul_in_bytes, sizeof nul_in_bytes, &error);
   g_assert_no_error(error);
   g_assert_cmpmem(ok->payload.data, ok->payload.len, "a\0\xff", 3);
   /* A malformed nested message fails the whole message. */
@@ -454,16 +455,39 @@ test_malformed(void)
   g_assert_true(g_str_has_prefix(named->message, "actr.RpcEnvelope: "));
 }
 
+/* Zero-padded (non-minimal) keys and length prefixes longer than 5 bytes
+ * are valid protobuf that protobuf-c refuses; the reference accepts them,
+ * so we rewrite them.  (Found by fuzzing: corpus/envelope/regress-*.) */
+static void
+test_overlong_prefixes(void)
+{
+  g_autoptr(GError) error = NULL;
+  static const guint8 bytes[] = {
+      0x8a, 0x80, 0x80, 0x80, 0x80, 0x00,       /* key of field 1, 6 bytes */
+      0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, /* length 2, 7 bytes */
+      'o',  'k',                                /* route_key "ok" */
+      0x9a, 0x83, 0x80, 0x80, 0x80, 0x00,       /* key of unknown field 51 */
+      0x80, 0x80, 0x80, 0x80, 0x80, 0x00,       /* length 0, 6 bytes */
+  };
+  g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(bytes, sizeof bytes, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(env->route_key, ==, "ok");
+  g_assert_cmpuint(env->base.n_unknown_fields, ==, 1);
+  static const guint8 canonical[] = {0x0a, 0x02, 'o',  'k',  0xb2, 0x06, 0x00,
+                                     0xc0, 0x06, 0x00, 0x9a, 0x03, 0x00};
+  assert_encodes_to(&env->base, canonical, sizeof canonical);
+}
+
 /* Every prefix of a valid message either decodes (when cut on a field
  * boundary: the rest is then "missing") or fails cleanly. */
 static void
 test_truncations(void)
 {
   static const guint8 golden[] = {
-      0x0a, 0x0d, 'e',  'c',  'h',  'o',  '.',  'E',  'c',  'h',  'o',  '.', 'S', 'a', 'y',
-      0x12, 0x02, 'h',  'i',  0x20, 0x01, 0xa2, 0x06, 0x02, 't',  'p',  0xaa, 0x06, 0x02,
-      't',  's',  0xb2, 0x06, 0x03, 'r',  '-',  '1',  0xba, 0x06, 0x06, 0x0a, 0x01, 'a',
-      0x12, 0x01, 'b',  0xc0, 0x06, 0xb0, 0xea, 0x01,
+      0x0a, 0x0d, 'e',  'c',  'h',  'o',  '.',  'E',  'c',  'h',  'o',  '.',  'S',
+      'a',  'y',  0x12, 0x02, 'h',  'i',  0x20, 0x01, 0xa2, 0x06, 0x02, 't',  'p',
+      0xaa, 0x06, 0x02, 't',  's',  0xb2, 0x06, 0x03, 'r',  '-',  '1',  0xba, 0x06,
+      0x06, 0x0a, 0x01, 'a',  0x12, 0x01, 'b',  0xc0, 0x06, 0xb0, 0xea, 0x01,
   };
   guint decoded = 0, rejected = 0;
   for (gsize len = 0; len <= sizeof golden; len++) {
@@ -515,8 +539,8 @@ test_encode_fills_null_required(void)
    * messages; we emit their required fields. */
   Actr__ActrId id = ACTR__ACTR_ID__INIT;
   id.serial_number = 1;
-  static const guint8 expected[] = {0x0a, 0x02, 0x08, 0x00, 0x10, 0x01, 0x1a, 0x06,
-                                    0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00};
+  static const guint8 expected[] = {0x0a, 0x02, 0x08, 0x00, 0x10, 0x01, 0x1a,
+                                    0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00};
   assert_encodes_to(&id.base, expected, sizeof expected);
 
   /* Deeper: an ActrRelay with NULL source, credential and target, and a
@@ -527,17 +551,17 @@ test_encode_fills_null_required(void)
   relay.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_NEGOTIATION;
   relay.role_negotiation = &rn;
   static const guint8 relay_expected[] = {
-      0x0a, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00, 0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a,
-      0x00,                                     /* 1 source: zero ActrId (14 bytes) */
+      0x0a, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00,
+      0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00, /* 1 source: zero ActrId (14 bytes) */
       0x12, 0x06, 0x08, 0x00, 0x12, 0x00, 0x1a, 0x00, /* 2 credential: zero */
-      0x1a, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00, 0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a,
-      0x00,                                     /* 3 target */
-      0x62, 0x22,                               /* 12 role_negotiation (34 bytes) */
-      0x0a, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00, 0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a,
-      0x00,                                     /*   1 from */
-      0x12, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00, 0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a,
-      0x00,                                     /*   2 to */
-      0x18, 0x03,                               /*   3 realm_id */
+      0x1a, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00,
+      0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00, /* 3 target */
+      0x62, 0x22,                                     /* 12 role_negotiation (34 bytes) */
+      0x0a, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00,
+      0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00, /*   1 from */
+      0x12, 0x0e, 0x0a, 0x02, 0x08, 0x00, 0x10, 0x00,
+      0x1a, 0x06, 0x0a, 0x00, 0x12, 0x00, 0x1a, 0x00, /*   2 to */
+      0x18, 0x03,                                     /*   3 realm_id */
   };
   assert_encodes_to(&relay.base, relay_expected, sizeof relay_expected);
 
@@ -671,6 +695,7 @@ main(int argc, char **argv)
   g_test_add_func("/proto/codec/defaults", test_defaults);
   g_test_add_func("/proto/codec/merge-and-oneof", test_merge_and_oneof);
   g_test_add_func("/proto/codec/malformed", test_malformed);
+  g_test_add_func("/proto/codec/overlong-prefixes", test_overlong_prefixes);
   g_test_add_func("/proto/codec/truncations", test_truncations);
   g_test_add_func("/proto/codec/garbage", test_garbage);
   g_test_add_func("/proto/codec/encode-fills-null-required", test_encode_fills_null_required);

@@ -46,15 +46,14 @@ free_message(void *message)
   actr_proto_message_free(message);
 }
 
-/* The ActrType and ActrId used throughout: acme:echo:1.0.0, 1a2b3c@101. */
+/* The ActrType and ActrId used throughout.
+ * ActrType acme:echo:1.0.0 (19 bytes): 1 "acme", 2 "echo", 3 "1.0.0".
+ * ActrId 1a2b3c@101/acme:echo:1.0.0 (29 bytes): 1 realm {1: 101},
+ * 2 serial_number 0x1a2b3c (varint bc d6 68), 3 type (19 bytes). */
 #define ACTR_TYPE_BYTES                                                                            \
-  0x0a, 0x04, 'a', 'c', 'm', 'e', 0x12, 0x04, 'e', 'c', 'h', 'o', 0x1a, 0x05, '1', '.', '0', '.', \
-      '0' /* 19 bytes */
-#define ACTR_ID_BYTES                                                                              \
-  0x0a, 0x02, 0x08, 0x65,       /* 1 realm {1: 101} */                                         \
-      0x10, 0xbc, 0xd6, 0x68,   /* 2 serial_number 0x1a2b3c */                                 \
-      0x1a, 0x13, ACTR_TYPE_BYTES /* 3 type (19 bytes) */                                      \
-      /* 29 bytes */
+  0x0a, 0x04, 'a', 'c', 'm', 'e', 0x12, 0x04, 'e', 'c', 'h', 'o', 0x1a, 0x05, '1', '.', '0', '.',  \
+      '0'
+#define ACTR_ID_BYTES 0x0a, 0x02, 0x08, 0x65, 0x10, 0xbc, 0xd6, 0x68, 0x1a, 0x13, ACTR_TYPE_BYTES
 
 static void
 test_realm(void)
@@ -127,7 +126,7 @@ test_error_response(void)
   err.message = "unknown route: x";
   static const guint8 golden[] = {
       0x08, 0x96, 0x4e, /* 1 code 10006 */
-      0x12, 0x10, 'u', 'n', 'k', 'n', 'o', 'w', 'n', ' ', 'r', 'o', 'u', 't', 'e', ':', ' ', 'x',
+      0x12, 0x10, 'u',  'n', 'k', 'n', 'o', 'w', 'n', ' ', 'r', 'o', 'u', 't', 'e', ':', ' ', 'x',
   };
   Actr__ErrorResponse *back = CHECK_GOLDEN(Actr__ErrorResponse, &err, golden);
   g_assert_cmpuint(back->code, ==, 10006);
@@ -157,14 +156,14 @@ test_rpc_envelope(void)
   env.timeout_ms = 30000;
 
   static const guint8 golden[] = {
-      0x0a, 0x0d, 'e', 'c', 'h', 'o', '.', 'E', 'c', 'h', 'o', '.', 'S', 'a', 'y', /* 1 */
-      0x12, 0x02, 'h', 'i',                                 /* 2 payload */
-      0x20, 0x01,                                           /* 4 direction REQUEST (HEAD) */
-      0xa2, 0x06, 0x02, 't', 'p',                           /* 100 traceparent: key 802 */
-      0xaa, 0x06, 0x02, 't', 's',                           /* 101 tracestate: key 810 */
-      0xb2, 0x06, 0x03, 'r', '-', '1',                      /* 102 request_id: key 818 */
-      0xba, 0x06, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b',   /* 103 metadata: key 826 */
-      0xc0, 0x06, 0xb0, 0xea, 0x01,                         /* 104 timeout_ms 30000: key 832 */
+      0x0a, 0x0d, 'e',  'c',  'h',  'o', '.',  'E',  'c', 'h', 'o', '.', 'S', 'a', 'y', /* 1 */
+      0x12, 0x02, 'h',  'i',                              /* 2 payload */
+      0x20, 0x01,                                         /* 4 direction REQUEST (HEAD) */
+      0xa2, 0x06, 0x02, 't',  'p',                        /* 100 traceparent: key 802 */
+      0xaa, 0x06, 0x02, 't',  's',                        /* 101 tracestate: key 810 */
+      0xb2, 0x06, 0x03, 'r',  '-',  '1',                  /* 102 request_id: key 818 */
+      0xba, 0x06, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b', /* 103 metadata: key 826 */
+      0xc0, 0x06, 0xb0, 0xea, 0x01,                       /* 104 timeout_ms 30000: key 832 */
   };
   Actr__RpcEnvelope *back = CHECK_GOLDEN(Actr__RpcEnvelope, &env, golden);
   g_assert_cmpstr(back->route_key, ==, "echo.Echo.Say");
@@ -193,11 +192,11 @@ test_rpc_envelope(void)
   resp.request_id = "r";
   resp.timeout_ms = 30000;
   static const guint8 resp_golden[] = {
-      0x0a, 0x05, 'a',  '.',  'B', '.', 'c',                         /* 1 route_key */
-      0x1a, 0x11, 0x08, 0x93, 0x4e,                                  /* 3 error {1: 10003 */
-      0x12, 0x0c, 'n',  'o',  't', ' ', 'f', 'o', 'u', 'n', 'd', ':', ' ', 'x', /* 2: msg} */
-      0xb2, 0x06, 0x01, 'r',                                         /* 102 request_id */
-      0xc0, 0x06, 0xb0, 0xea, 0x01,                                  /* 104 timeout_ms */
+      0x0a, 0x05, 'a',  '.',  'B',  '.', 'c', /* 1 route_key */
+      0x1a, 0x11, 0x08, 0x93, 0x4e,           /* 3 error {1: 10003 */
+      0x12, 0x0c, 'n',  'o',  't',  ' ', 'f', 'o', 'u', 'n', 'd', ':', ' ', 'x', /* 2: msg} */
+      0xb2, 0x06, 0x01, 'r',        /* 102 request_id */
+      0xc0, 0x06, 0xb0, 0xea, 0x01, /* 104 timeout_ms */
   };
   back = CHECK_GOLDEN(Actr__RpcEnvelope, &resp, resp_golden);
   g_assert_false(back->has_payload);
@@ -219,10 +218,10 @@ test_identity_claims(void)
   claims.actor_id = "1a2b3c@101/acme:echo:1.0.0";
   claims.expires_at = 1700000000;
   static const guint8 golden[] = {
-      0x08, 0x65,                                                          /* 1 realm_id */
-      0x12, 0x1a, '1', 'a', '2', 'b', '3', 'c', '@', '1', '0', '1', '/', 'a', 'c', 'm', 'e', ':',
-      'e',  'c',  'h', 'o', ':', '1', '.', '0', '.', '0',                  /* 2 actor_id (26) */
-      0x18, 0x80, 0xe2, 0xcf, 0xaa, 0x06,                                  /* 3 expires_at */
+      0x08, 0x65, /* 1 realm_id */
+      0x12, 0x1a, '1',  'a',  '2',  'b',  '3', 'c', '@', '1', '0', '1', '/', 'a', 'c',
+      'm',  'e',  ':',  'e',  'c',  'h',  'o', ':', '1', '.', '0', '.', '0', /* 2 actor_id (26) */
+      0x18, 0x80, 0xe2, 0xcf, 0xaa, 0x06,                                    /* 3 expires_at */
   };
   Actr__IdentityClaims *back = CHECK_GOLDEN(Actr__IdentityClaims, &claims, golden);
   g_assert_cmpuint(back->realm_id, ==, 101);
@@ -284,8 +283,8 @@ test_ping(void)
 
   /* Zero values of required floats are still emitted. */
   Actr__Ping zero = ACTR__PING__INIT;
-  static const guint8 zero_golden[] = {0x08, 0x00, 0x15, 0x00, 0x00, 0x00, 0x00,
-                                       0x1d, 0x00, 0x00, 0x00, 0x00};
+  static const guint8 zero_golden[] = {0x08, 0x00, 0x15, 0x00, 0x00, 0x00,
+                                       0x00, 0x1d, 0x00, 0x00, 0x00, 0x00};
   free_message(CHECK_GOLDEN(Actr__Ping, &zero, zero_golden));
 }
 
@@ -387,14 +386,14 @@ test_signaling_envelope_ping(void)
   env.actr_to_server = &a2s;
 
   static const guint8 golden[] = {
-      0x08, 0x01,                          /* 1 envelope_version */
-      0x12, 0x05, 'e', 'n', 'v', '-', '2', /* 2 envelope_id */
-      0x1a, 0x05, 'e', 'n', 'v', '-', '1', /* 3 reply_for */
-      0x22, 0x00,                          /* 4 timestamp: zero, still present (required) */
-      0x5a, 0x29,                          /* 11 actr_to_server (41 bytes) */
-      0x0a, 0x11,                          /*   1 source (17 bytes) */
-      0x0a, 0x02, 0x08, 0x01, 0x10, 0x02, 0x1a, 0x09, 0x0a, 0x01, 'a', 0x12, 0x01, 'b', 0x1a, 0x01,
-      'c',                                            /*   ActrId 1@1/a:b:c... serial 2 */
+      0x08, 0x01,                              /* 1 envelope_version */
+      0x12, 0x05, 'e',  'n',  'v',  '-',  '2', /* 2 envelope_id */
+      0x1a, 0x05, 'e',  'n',  'v',  '-',  '1', /* 3 reply_for */
+      0x22, 0x00,                              /* 4 timestamp: zero, still present (required) */
+      0x5a, 0x29,                              /* 11 actr_to_server (41 bytes) */
+      0x0a, 0x11,                              /*   1 source (17 bytes) */
+      0x0a, 0x02, 0x08, 0x01, 0x10, 0x02, 0x1a, 0x09, 0x0a, 0x01, 'a',  0x12,
+      0x01, 'b',  0x1a, 0x01, 'c',                    /*   ActrId 1@1/a:b:c... serial 2 */
       0x12, 0x06, 0x08, 0x01, 0x12, 0x00, 0x1a, 0x00, /*   2 credential, empty bytes */
       0x22, 0x0c,                                     /*   4 ping (12 bytes) */
       0x08, 0x00, 0x15, 0x00, 0x00, 0x80, 0x3f, 0x1d, 0x00, 0x00, 0x00, 0x00,
@@ -460,9 +459,9 @@ test_session_description(void)
   sd.sdp = "v=0\r\n";
   sd.sdp_exchange_id = "x1";
   static const guint8 golden[] = {
-      0x08, 0x01,                                /* 1 type ANSWER */
-      0x12, 0x05, 'v', '=', '0', '\r', '\n',     /* 2 sdp */
-      0x1a, 0x02, 'x', '1',                      /* 3 sdp_exchange_id */
+      0x08, 0x01,                            /* 1 type ANSWER */
+      0x12, 0x05, 'v', '=', '0', '\r', '\n', /* 2 sdp */
+      0x1a, 0x02, 'x', '1',                  /* 3 sdp_exchange_id */
   };
   Webrtc__SessionDescription *back = CHECK_GOLDEN(Webrtc__SessionDescription, &sd, golden);
   g_assert_cmpint(back->type, ==, WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER);
@@ -516,11 +515,11 @@ test_data_stream(void)
   ds.has_timestamp_ms = TRUE;
   ds.timestamp_ms = G_GINT64_CONSTANT(1700000000000);
   static const guint8 golden[] = {
-      0x0a, 0x01, 's',                                /* 1 stream_id */
-      0x10, 0xac, 0x02,                               /* 2 sequence 300 */
-      0x1a, 0x02, 0x00, 0x01,                         /* 3 payload */
-      0x22, 0x06, 0x0a, 0x01, 'k',  0x12, 0x01, 'v',  /* 4 metadata */
-      0x28, 0x80, 0xd0, 0x95, 0xff, 0xbc, 0x31,       /* 5 timestamp_ms */
+      0x0a, 0x01, 's',                               /* 1 stream_id */
+      0x10, 0xac, 0x02,                              /* 2 sequence 300 */
+      0x1a, 0x02, 0x00, 0x01,                        /* 3 payload */
+      0x22, 0x06, 0x0a, 0x01, 'k',  0x12, 0x01, 'v', /* 4 metadata */
+      0x28, 0x80, 0xd0, 0x95, 0xff, 0xbc, 0x31,      /* 5 timestamp_ms */
   };
   g_autoptr(GBytes) via_helper = actr_data_stream_encode(&ds);
   g_assert_cmpmem(g_bytes_get_data(via_helper, NULL), g_bytes_get_size(via_helper), golden,
