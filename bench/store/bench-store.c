@@ -64,8 +64,8 @@ run_baseline(gboolean full)
   sqlite3 *db;
   check(sqlite3_open(path, &db), db, "open");
   check(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), db, "wal");
-  check(sqlite3_exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
-                     NULL, NULL),
+  check(sqlite3_exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+                     NULL),
         db, "sync");
   check(sqlite3_exec(db, "CREATE TABLE raw(id INTEGER PRIMARY KEY, payload BLOB NOT NULL)", NULL,
                      NULL, NULL),
@@ -108,8 +108,7 @@ typedef struct {
 static void submit_next(Producer *p);
 
 static void
-on_accepted(ActrStore *store, const ActrEnqueueResult *result, const GError *error,
-            gpointer data)
+on_accepted(ActrStore *store, const ActrEnqueueResult *result, const GError *error, gpointer data)
 {
   Producer *p = data;
   if (error) {
@@ -152,8 +151,7 @@ producer_main(gpointer data)
   }
   while (g_get_monotonic_time() < p->end_us) {
     char rid[48];
-    g_snprintf(rid, sizeof rid, "%08x-0000-4000-8000-%012" G_GINT64_MODIFIER "x", p->id,
-               p->next++);
+    g_snprintf(rid, sizeof rid, "%08x-0000-4000-8000-%012" G_GINT64_MODIFIER "x", p->id, p->next++);
     ActrInboundMessage msg = {.request_id = rid, .envelope = p->payload};
     ActrEnqueueResult r;
     g_autoptr(GError) error = NULL;
@@ -213,12 +211,18 @@ int
 main(int argc, char **argv)
 {
   GOptionEntry entries[] = {
-      {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir, "Directory for the databases (default: a temp dir)", "DIR"},
-      {"seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Seconds per measurement (default 2)", "S"},
-      {"producers", 'p', 0, G_OPTION_ARG_INT, &opt_producers, "Concurrent producers (default 8)", "N"},
-      {"window", 'w', 0, G_OPTION_ARG_INT, &opt_window, "Enqueues in flight per async producer (default 64)", "W"},
-      {"payload", 'b', 0, G_OPTION_ARG_INT, &opt_payload, "Envelope size in bytes (default 256)", "BYTES"},
-      {"mode", 'm', 0, G_OPTION_ARG_STRING, &opt_mode, "Only this durability mode: normal or full", "MODE"},
+      {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
+       "Directory for the databases (default: a temp dir)", "DIR"},
+      {"seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Seconds per measurement (default 2)",
+       "S"},
+      {"producers", 'p', 0, G_OPTION_ARG_INT, &opt_producers, "Concurrent producers (default 8)",
+       "N"},
+      {"window", 'w', 0, G_OPTION_ARG_INT, &opt_window,
+       "Enqueues in flight per async producer (default 64)", "W"},
+      {"payload", 'b', 0, G_OPTION_ARG_INT, &opt_payload, "Envelope size in bytes (default 256)",
+       "BYTES"},
+      {"mode", 'm', 0, G_OPTION_ARG_STRING, &opt_mode, "Only this durability mode: normal or full",
+       "MODE"},
       {NULL},
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("- durable accepts/s vs raw SQLite");

@@ -124,8 +124,7 @@ main(int argc, char **argv)
   }
   db_path = argv[1];
   setvbuf(stdout, NULL, _IOLBF, 0);
-  g_log_set_handler("actr-store", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_WARNING, print_store_log,
-                    NULL);
+  g_log_set_handler("actr-store", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_WARNING, print_store_log, NULL);
 
   printf("- callers send three requests\n");
   ActrStore *store = open_store();
@@ -140,8 +139,8 @@ main(int argc, char **argv)
   g_autoptr(GPtrArray) list = actr_store_list(store, 0, NULL);
   for (guint i = 0; i < list->len; i++) {
     ActrStoreMessage *m = list->pdata[i];
-    printf("  message %" G_GINT64_FORMAT " %-8s %s, %u deliveries so far\n", m->id,
-           m->request_id, m->in_flight ? "in flight" : "queued", m->attempts);
+    printf("  message %" G_GINT64_FORMAT " %-8s %s, %u deliveries so far\n", m->id, m->request_id,
+           m->in_flight ? "in flight" : "queued", m->attempts);
   }
   actr_store_close(store);
 

@@ -123,9 +123,9 @@ typedef enum {
 
 typedef struct {
   ActrEnqueueOutcome outcome;
-  gint64 id;               /* ACCEPTED / DUPLICATE_PENDING: the message id */
+  gint64 id;                 /* ACCEPTED / DUPLICATE_PENDING: the message id */
   ActrCompletion completion; /* DUPLICATE_DONE: how the original ended */
-  GBytes *response;        /* DUPLICATE_DONE + REPLIED: the stored encoded reply (owned) */
+  GBytes *response;          /* DUPLICATE_DONE + REPLIED: the stored encoded reply (owned) */
 } ActrEnqueueResult;
 
 /* Frees the response of @result and zeroes it. */
@@ -157,12 +157,12 @@ ACTR_API void actr_store_enqueue_async(ActrStore *store, const ActrInboundMessag
 typedef struct {
   gint64 id;
   ActrPriority priority;
-  gboolean in_flight;   /* handed out, not yet acked */
-  guint attempts;       /* deliveries so far, including this one */
-  gint64 enqueued_ns;   /* wall clock, ns since the Unix epoch */
-  char *request_id;     /* "" when none */
-  GBytes *sender;       /* NULL when none */
-  GBytes *envelope;     /* raw bytes; NULL in list results (see envelope_size) */
+  gboolean in_flight; /* handed out, not yet acked */
+  guint attempts;     /* deliveries so far, including this one */
+  gint64 enqueued_ns; /* wall clock, ns since the Unix epoch */
+  char *request_id;   /* "" when none */
+  GBytes *sender;     /* NULL when none */
+  GBytes *envelope;   /* raw bytes; NULL in list results (see envelope_size) */
   gsize envelope_size;
 } ActrStoreMessage;
 

@@ -169,11 +169,6 @@ int actr_cli_open_store(const char *path, gboolean writable, ActrStore **out);
  * returns the exit code for it (ACTR_EXIT_FAILURE). */
 int actr_cli_store_failure(const char *path, const GError *error);
 
-/* store.h declares no autoptr cleanup for ActrStore; this alias gives the CLI
- * one without clashing if the library adds its own later. */
-typedef ActrStore ActrCliStore;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrCliStore, actr_store_close)
-
 /* ---- Formatting ----------------------------------------------------------- */
 
 /* "2024-05-01T12:34:56+02:00" in local time, or "-" when @ns is 0

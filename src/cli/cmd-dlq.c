@@ -107,7 +107,7 @@ static int
 cmd_list(int argc, char **argv)
 {
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) records = NULL;
   const char *db = NULL;
@@ -252,7 +252,7 @@ print_record(const ActrDlqRecord *r)
 static int
 cmd_show(int argc, char **argv)
 {
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(ActrDlqRecord) record = NULL;
   const char *db = NULL;
@@ -334,7 +334,7 @@ static const ActrCliHelp requeue_help = {
 static int
 cmd_requeue(int argc, char **argv)
 {
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   const char *db = NULL;
   gboolean json = FALSE;
@@ -392,7 +392,7 @@ static const ActrCliHelp delete_help = {
 static int
 cmd_delete(int argc, char **argv)
 {
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   const char *db = NULL;
   gboolean json = FALSE;
@@ -477,7 +477,7 @@ static int
 cmd_purge(int argc, char **argv)
 {
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   const char *db = NULL;
   gboolean json = FALSE;

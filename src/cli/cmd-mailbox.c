@@ -65,7 +65,7 @@ static int
 cmd_stats(int argc, char **argv)
 {
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   const char *db = NULL;
   gboolean json = FALSE;
@@ -150,7 +150,7 @@ static int
 cmd_list(int argc, char **argv)
 {
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) messages = NULL;
   const char *db = NULL;
@@ -276,7 +276,7 @@ static int
 cmd_peek(int argc, char **argv)
 {
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
-  g_autoptr(ActrCliStore) store = NULL;
+  g_autoptr(ActrStore) store = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(ActrStoreMessage) message = NULL;
   const char *db = NULL;

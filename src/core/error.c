@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-G_DEFINE_QUARK(actr-error-quark, actr_error)
+G_DEFINE_QUARK(actr - error - quark, actr_error)
 
 typedef struct {
   const char *name;

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#define EMPTY_VALUE G_MININT64
+#define EMPTY_VALUE  G_MININT64
 #define MIN_CAPACITY 64
 
 typedef struct {

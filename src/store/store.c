@@ -37,7 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(actr-store-error-quark, actr_store_error)
+G_DEFINE_QUARK(actr - store - error - quark, actr_store_error)
 
 #define SCHEMA_VERSION       1 /* bump with a migration when the tables change */
 #define DEFAULT_DEQUEUE      32
@@ -46,8 +46,8 @@ G_DEFINE_QUARK(actr-store-error-quark, actr_store_error)
 #define IDLE_TICK_US         (G_USEC_PER_SEC)
 
 /* Values stored in the digest index: (id << 1) | kind. */
-#define INDEX_PENDING  0 /* id = inbox message id */
-#define INDEX_DONE     1 /* id = dedup seq */
+#define INDEX_PENDING        0 /* id = inbox message id */
+#define INDEX_DONE           1 /* id = dedup seq */
 #define INDEX_PACK(id, kind) (((id) << 1) | (kind))
 #define INDEX_KIND(v)        ((v)&1)
 #define INDEX_ID(v)          ((v) >> 1)
@@ -230,14 +230,14 @@ struct _ActrStore {
   gint64 next_id;  /* next inbox message id */
   gint64 next_seq; /* next dedup record seq */
   gsize cached_bytes;
-  gboolean failing; /* the last batch failed: log recovery once */
+  gboolean failing;         /* the last batch failed: log recovery once */
   guint64 n_commits, n_ops; /* group-commit statistics (debug log at close) */
 
   GMutex q_lock; /* pending, busy, stopping */
   GCond q_cond;  /* wakes the committer */
   GCond done_cond;
   GQueue pending;
-  gboolean busy; /* a batch is running (inline or committer) */
+  gboolean busy;            /* a batch is running (inline or committer) */
   gboolean flush_scheduled; /* an async submitter's loop will commit the pending ops */
   gatomicrefcount ref;      /* close drops one; each scheduled flush source holds one */
   gboolean closed;          /* the file is closed; late flush sources do nothing */
@@ -672,8 +672,8 @@ apply_dequeue(ActrStore *store, Op *op, GError **error)
           g_strdup_printf("delivery failed %u times without an ack", m->attempts);
       if (!move_to_dlq(store, m, "max_attempts", why, NULL, error))
         return FALSE;
-      g_message("%s: message %" G_GINT64_FORMAT " moved to the dead-letter queue: %s",
-                store->path, id, why);
+      g_message("%s: message %" G_GINT64_FORMAT " moved to the dead-letter queue: %s", store->path,
+                id, why);
       continue;
     }
     sqlite3_bind_int64(store->st_mark_in_flight, 1, id);
@@ -830,8 +830,7 @@ apply_dlq_requeue(ActrStore *store, Op *op, GError **error)
     ActrDigest digest;
     gint64 value;
     actr_digest_from_request_id(m->request_id, &digest);
-    if (actr_digest_map_lookup(store->index, &digest, &value) &&
-        INDEX_KIND(value) == INDEX_DONE) {
+    if (actr_digest_map_lookup(store->index, &digest, &value) && INDEX_KIND(value) == INDEX_DONE) {
       sqlite3_bind_int64(store->st_delete_dedup_seq, 1, INDEX_ID(value));
       if (!step_done(store, store->st_delete_dedup_seq, error)) {
         mem_message_free(m);
@@ -1295,26 +1294,25 @@ check_writable(ActrStore *store, GError **error)
   return FALSE;
 }
 
-
 /* ---- open / close --------------------------------------------------------- */
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS inbox ("
-    "  id INTEGER PRIMARY KEY,"            /* assigned by the store: monotonic, never reused */
-    "  priority INTEGER NOT NULL,"          /* 0 normal, 1 high */
-    "  state INTEGER NOT NULL DEFAULT 0,"   /* 0 queued, 1 in flight */
+    "  id INTEGER PRIMARY KEY,"           /* assigned by the store: monotonic, never reused */
+    "  priority INTEGER NOT NULL,"        /* 0 normal, 1 high */
+    "  state INTEGER NOT NULL DEFAULT 0," /* 0 queued, 1 in flight */
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  redrives INTEGER NOT NULL DEFAULT 0,"
     "  enqueued_ns INTEGER NOT NULL,"
-    "  request_id NOT NULL,"                /* 16-byte blob for a canonical UUID, else text */
+    "  request_id NOT NULL," /* 16-byte blob for a canonical UUID, else text */
     "  sender BLOB,"
     "  envelope BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS dedup ("
-    "  seq INTEGER PRIMARY KEY,"           /* assigned by the store: completion order */
+    "  seq INTEGER PRIMARY KEY," /* assigned by the store: completion order */
     "  request_id NOT NULL,"
-    "  message_id INTEGER NOT NULL,"       /* the inbox id the request had */
+    "  message_id INTEGER NOT NULL," /* the inbox id the request had */
     "  sender BLOB,"
-    "  completion INTEGER NOT NULL,"        /* ActrCompletion */
+    "  completion INTEGER NOT NULL," /* ActrCompletion */
     "  response BLOB,"
     "  first_seen_ns INTEGER NOT NULL,"
     "  done_ns INTEGER NOT NULL);"
@@ -1339,10 +1337,11 @@ static const char schema_sql[] =
 static gboolean
 prepare_statements(ActrStore *store, GError **error)
 {
-  return prepare(store, &store->st_insert_inbox,
-                 "INSERT INTO inbox(priority, enqueued_ns, request_id, sender, envelope, redrives, id) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                 error) &&
+  return prepare(
+             store, &store->st_insert_inbox,
+             "INSERT INTO inbox(priority, enqueued_ns, request_id, sender, envelope, redrives, id) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             error) &&
          prepare(store, &store->st_mark_in_flight,
                  "UPDATE inbox SET state = 1, attempts = attempts + 1 WHERE id = ?1", error) &&
          prepare(store, &store->st_mark_queued, "UPDATE inbox SET state = 0 WHERE id = ?1",
@@ -1356,8 +1355,7 @@ prepare_statements(ActrStore *store, GError **error)
                  error) &&
          prepare(store, &store->st_dedup_by_seq,
                  "SELECT completion, response FROM dedup WHERE seq = ?1", error) &&
-         prepare(store, &store->st_delete_dedup_upto, "DELETE FROM dedup WHERE seq <= ?1",
-                 error) &&
+         prepare(store, &store->st_delete_dedup_upto, "DELETE FROM dedup WHERE seq <= ?1", error) &&
          prepare(store, &store->st_delete_dedup_seq, "DELETE FROM dedup WHERE seq = ?1", error) &&
          prepare(store, &store->st_insert_dlq,
                  "INSERT INTO dlq(original_message_id, request_id, sender, raw_bytes, priority, "
@@ -1377,10 +1375,10 @@ static void
 finalize_statements(ActrStore *store)
 {
   sqlite3_stmt **all[] = {
-      &store->st_insert_inbox,  &store->st_mark_in_flight,     &store->st_mark_queued,
-      &store->st_delete_inbox,  &store->st_inbox_bytes,        &store->st_insert_dedup,
-      &store->st_dedup_by_seq,  &store->st_delete_dedup_upto,  &store->st_delete_dedup_seq,
-      &store->st_insert_dlq,    &store->st_dlq_full,           &store->st_delete_dlq,
+      &store->st_insert_inbox, &store->st_mark_in_flight,    &store->st_mark_queued,
+      &store->st_delete_inbox, &store->st_inbox_bytes,       &store->st_insert_dedup,
+      &store->st_dedup_by_seq, &store->st_delete_dedup_upto, &store->st_delete_dedup_seq,
+      &store->st_insert_dlq,   &store->st_dlq_full,          &store->st_delete_dlq,
   };
   for (guint i = 0; i < G_N_ELEMENTS(all); i++) {
     sqlite3_finalize(*all[i]);
@@ -1426,9 +1424,8 @@ setup_schema(ActrStore *store, GError **error)
                 "%s: not an actr mailbox database", store->path);
     return FALSE;
   }
-  g_autofree char *sql =
-      g_strdup_printf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", schema_sql,
-                      SCHEMA_VERSION);
+  g_autofree char *sql = g_strdup_printf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+                                         schema_sql, SCHEMA_VERSION);
   if (!exec_sql(store, sql, error)) {
     sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     return FALSE;
@@ -1455,11 +1452,10 @@ take_writer_lock(ActrStore *store, GError **error)
     int saved = errno;
     if (saved == EWOULDBLOCK)
       g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_LOCKED,
-                  "%s: in use by another process (a running node holds this mailbox)",
-                  store->path);
+                  "%s: in use by another process (a running node holds this mailbox)", store->path);
     else
-      g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_IO, "%s: cannot lock: %s",
-                  store->path, g_strerror(saved));
+      g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_IO, "%s: cannot lock: %s", store->path,
+                  g_strerror(saved));
     return FALSE;
   }
   return TRUE;
@@ -1548,8 +1544,7 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
 
   gboolean read_only = store->options.read_only;
   if (read_only && !g_file_test(path, G_FILE_TEST_EXISTS)) {
-    g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_IO, "%s: no such mailbox database",
-                path);
+    g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_IO, "%s: no such mailbox database", path);
     goto fail;
   }
   if (!read_only && !take_writer_lock(store, error))
@@ -1644,8 +1639,8 @@ static Op *
 enqueue_op_new(ActrStore *store, const ActrInboundMessage *message)
 {
   Op *op = op_new(store, OP_ENQUEUE);
-  op->priority = message->priority == ACTR_PRIORITY_HIGH ? ACTR_PRIORITY_HIGH
-                                                         : ACTR_PRIORITY_NORMAL;
+  op->priority =
+      message->priority == ACTR_PRIORITY_HIGH ? ACTR_PRIORITY_HIGH : ACTR_PRIORITY_NORMAL;
   op->request_id = g_strdup(message->request_id ? message->request_id : "");
   op->sender = message->sender ? g_bytes_ref(message->sender) : NULL;
   op->bytes = g_bytes_ref(message->envelope);
@@ -1675,9 +1670,8 @@ actr_store_enqueue(ActrStore *store, const ActrInboundMessage *message, ActrEnqu
 }
 
 void
-actr_store_enqueue_async(ActrStore *store, const ActrInboundMessage *message,
-                         GMainContext *context, ActrStoreEnqueueCallback callback,
-                         gpointer user_data)
+actr_store_enqueue_async(ActrStore *store, const ActrInboundMessage *message, GMainContext *context,
+                         ActrStoreEnqueueCallback callback, gpointer user_data)
 {
   g_return_if_fail(store != NULL && message != NULL && message->envelope != NULL);
   g_return_if_fail(callback != NULL);
@@ -1849,8 +1843,8 @@ actr_dlq_record_free(ActrDlqRecord *record)
 typedef void (*RowFunc)(sqlite3_stmt *stmt, gpointer data);
 
 static gboolean
-query(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc row,
-      gpointer data, GError **error)
+query(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc row, gpointer data,
+      GError **error)
 {
   g_mutex_lock(&store->db_lock);
   sqlite3_stmt *stmt = NULL;

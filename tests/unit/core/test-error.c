@@ -93,7 +93,8 @@ test_not_ready_hint(void)
   g_autoptr(GError) none = actr_error_new_not_ready(-1);
   g_assert_cmpstr(none->message, ==, "connection not ready: retry_after_ms=None");
   g_assert_cmpint(actr_error_retry_after_ms(none), ==, -1);
-  g_autoptr(GError) wire = actr_error_from_wire(10011, "connection not ready: retry_after_ms=Some(42)");
+  g_autoptr(GError) wire =
+      actr_error_from_wire(10011, "connection not ready: retry_after_ms=Some(42)");
   g_assert_cmpint(actr_error_retry_after_ms(wire), ==, 42);
   g_autoptr(GError) junk = actr_error_from_wire(10011, "retry_after_ms=Some(4x)");
   g_assert_cmpint(actr_error_retry_after_ms(junk), ==, -1);

@@ -59,8 +59,8 @@ open_store(Fixture *f, const ActrStoreOptions *options)
 
 /* Enqueues a message whose envelope is @text; returns the outcome. */
 static ActrEnqueueOutcome
-put(ActrStore *store, ActrPriority priority, const char *request_id, const char *text,
-    gint64 *id, GBytes **response)
+put(ActrStore *store, ActrPriority priority, const char *request_id, const char *text, gint64 *id,
+    GBytes **response)
 {
   g_autoptr(GBytes) envelope = g_bytes_new(text, strlen(text));
   g_autoptr(GBytes) sender = g_bytes_new_static("\x0a\x02\x08\x01", 4);
@@ -615,8 +615,8 @@ static void
 test_foreign_database_untouched(Fixture *f, gconstpointer data)
 {
   /* Somebody else's SQLite database: refused, not turned into a mailbox. */
-  g_autofree char *cmd = g_strdup_printf("sqlite3 '%s' 'CREATE TABLE t(x); INSERT INTO t VALUES (1)'",
-                                         f->path);
+  g_autofree char *cmd =
+      g_strdup_printf("sqlite3 '%s' 'CREATE TABLE t(x); INSERT INTO t VALUES (1)'", f->path);
   int status = -1;
   if (!g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL) ||
       !g_spawn_check_wait_status(status, NULL)) {
@@ -627,8 +627,8 @@ test_foreign_database_untouched(Fixture *f, gconstpointer data)
   g_assert_null(actr_store_open(f->path, NULL, &error));
   g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_CORRUPT);
   g_assert_nonnull(strstr(error->message, "not an actr mailbox"));
-  g_autofree char *check = g_strdup_printf("sqlite3 '%s' 'SELECT count(*) FROM sqlite_schema'",
-                                           f->path);
+  g_autofree char *check =
+      g_strdup_printf("sqlite3 '%s' 'SELECT count(*) FROM sqlite_schema'", f->path);
   g_autofree char *out = NULL;
   g_assert_true(g_spawn_command_line_sync(check, &out, NULL, NULL, NULL));
   g_assert_cmpstr(g_strstrip(out), ==, "1");
@@ -682,10 +682,11 @@ test_read_only_directory(Fixture *f, gconstpointer data)
     /* Root ignores mode bits; an immutable directory stops even root. */
     const char *argv[] = {"chattr", "+i", sub, NULL};
     int status = -1;
-    immutable = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH |
-                             G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                             NULL, NULL, NULL, NULL, &status, NULL) &&
-                g_spawn_check_wait_status(status, NULL);
+    immutable =
+        g_spawn_sync(NULL, (char **)argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, NULL) &&
+        g_spawn_check_wait_status(status, NULL);
     if (!immutable) {
       g_test_skip("cannot make a read-only directory as root on this file system");
       return;
