@@ -13,7 +13,7 @@ MESON_TEST_ARGS ?= --print-errorlogs
 
 # Every Debian package the project needs to build, test, fuzz and benchmark.
 DEB_PACKAGES := gcc make meson ninja-build pkg-config python3 e2fsprogs \
-	libglib2.0-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler \
+	libglib2.0-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
 	clang libclang-rt-14-dev libssl-dev libsoup-3.0-dev coturn
 
 .PHONY: all deps build demo test test-run asan fuzz bench format format-check clean help
@@ -83,7 +83,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	done
 
 bench: build
-	$(BUILD)/bench/store/bench-store
+	$(BUILD)/bench/bench-store
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -17,38 +17,56 @@ struct _ActrDigestMap {
   gsize size;
 };
 
-/* Parses 8-4-4-4-12 hex UUID text into 16 bytes. */
-static gboolean
-parse_uuid(const char *text, ActrDigest *out)
+/* Hex digit values, -1 for anything else; lowercase_only rejects A-F. */
+static gint8 hex_table[2][256];
+
+static void
+init_hex_table(void)
 {
-  if (strlen(text) != 36)
-    return FALSE;
+  static gsize done = 0;
+  if (g_once_init_enter(&done)) {
+    for (int lower_only = 0; lower_only < 2; lower_only++) {
+      for (int c = 0; c < 256; c++)
+        hex_table[lower_only][c] =
+            (gint8)((lower_only && c >= 'A' && c <= 'F') ? -1 : g_ascii_xdigit_value((char)c));
+    }
+    g_once_init_leave(&done, 1);
+  }
+}
+
+/* Parses 8-4-4-4-12 hex UUID text into 16 bytes (hot path: one table lookup
+ * per digit).  With @lowercase_only, A-F are rejected. */
+static gboolean
+parse_uuid(const char *text, ActrDigest *out, gboolean lowercase_only)
+{
+  init_hex_table();
+  const gint8 *table = hex_table[lowercase_only ? 1 : 0];
+  const guint8 *t = (const guint8 *)text;
   guint n = 0;
   for (guint i = 0; i < 36;) {
     if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-')
+      if (t[i] != '-')
         return FALSE;
       i++;
       continue;
     }
-    int hi = g_ascii_xdigit_value(text[i]), lo = g_ascii_xdigit_value(text[i + 1]);
-    if (hi < 0 || lo < 0)
+    int hi = table[t[i]];
+    if (hi < 0)
+      return FALSE; /* also stops at the NUL of a short string */
+    int lo = table[t[i + 1]];
+    if (lo < 0)
       return FALSE;
     out->bytes[n++] = (guint8)(hi << 4 | lo);
     i += 2;
   }
-  return n == 16;
+  return t[36] == '\0';
 }
 
 gboolean
 actr_request_id_pack(const char *request_id, guint8 out[16])
 {
-  for (const char *c = request_id; *c; c++) {
-    if (g_ascii_isupper(*c))
-      return FALSE;
-  }
   ActrDigest d;
-  if (!parse_uuid(request_id, &d))
+  if (!parse_uuid(request_id, &d, TRUE))
     return FALSE;
   memcpy(out, d.bytes, 16);
   return TRUE;
@@ -68,11 +86,11 @@ actr_request_id_unpack(const guint8 in[16], char out[37])
   out[n] = '\0';
 }
 
-void
+gboolean
 actr_digest_from_request_id(const char *request_id, ActrDigest *out)
 {
-  if (parse_uuid(request_id, out))
-    return;
+  if (parse_uuid(request_id, out, FALSE))
+    return TRUE;
   guint8 sha[32];
   gsize len = sizeof sha;
   GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
@@ -80,6 +98,7 @@ actr_digest_from_request_id(const char *request_id, ActrDigest *out)
   g_checksum_get_digest(sum, sha, &len);
   g_checksum_free(sum);
   memcpy(out->bytes, sha, sizeof out->bytes);
+  return FALSE;
 }
 
 /* The murmur3 64-bit finalizer: every input bit affects every output bit,

@@ -20,9 +20,9 @@ typedef struct {
 
 typedef struct _ActrDigestMap ActrDigestMap;
 
-/* Digest of a request_id: the 16 bytes of a canonical UUID (either case),
- * else the first 16 bytes of its SHA-256. */
-void actr_digest_from_request_id(const char *request_id, ActrDigest *out);
+/* Digest of a request_id: the 16 bytes of a UUID in 8-4-4-4-12 form (either
+ * case; returns TRUE), else the first 16 bytes of its SHA-256 (FALSE). */
+gboolean actr_digest_from_request_id(const char *request_id, ActrDigest *out);
 
 /* Packs a request_id in canonical UUID form (lowercase 8-4-4-4-12 hex) into
  * 16 bytes, so that actr_request_id_unpack() gives back the same text; FALSE

@@ -219,6 +219,7 @@ struct _ActrStore {
 
   GMutex db_lock; /* the connection, the statements and everything below */
   sqlite3 *db;
+  sqlite3_stmt *st_begin, *st_commit, *st_rollback;
   sqlite3_stmt *st_insert_inbox, *st_mark_in_flight, *st_mark_queued, *st_delete_inbox,
       *st_inbox_bytes, *st_insert_dedup, *st_dedup_by_seq, *st_delete_dedup_upto,
       *st_delete_dedup_seq, *st_insert_dlq, *st_dlq_full, *st_delete_dlq;
@@ -349,6 +350,23 @@ bind_request_id(sqlite3_stmt *stmt, int idx, const char *rid, guint8 packed[16])
     sqlite3_bind_text(stmt, idx, rid, -1, SQLITE_STATIC);
 }
 
+/* Like bind_request_id() for a request_id already parsed: @uuid is its
+ * digest when it has UUID form (either case), else NULL. */
+static void
+bind_request_id_parsed(sqlite3_stmt *stmt, int idx, const char *rid, const ActrDigest *uuid,
+                       guint8 packed[16])
+{
+  gboolean lowercase = uuid != NULL;
+  for (const char *c = rid; lowercase && *c; c++)
+    lowercase = !(*c >= 'A' && *c <= 'F');
+  if (lowercase) {
+    memcpy(packed, uuid->bytes, 16);
+    sqlite3_bind_blob(stmt, idx, packed, 16, SQLITE_STATIC);
+  } else {
+    sqlite3_bind_text(stmt, idx, rid, -1, SQLITE_STATIC);
+  }
+}
+
 /* Reads a request_id bound by bind_request_id() (transfer full). */
 static char *
 column_request_id(sqlite3_stmt *stmt, int col)
@@ -418,8 +436,10 @@ queue_for(ActrStore *store, ActrPriority priority)
   return priority == ACTR_PRIORITY_HIGH ? &store->queue_high : &store->queue_normal;
 }
 
+/* Adds @m to the memory state.  @digest is its request digest if already
+ * computed, else NULL. */
 static void
-remember_message(ActrStore *store, MemMessage *m)
+remember_message(ActrStore *store, MemMessage *m, const ActrDigest *digest)
 {
   g_hash_table_insert(store->messages, &m->id, m);
   if (m->in_flight) {
@@ -429,9 +449,12 @@ remember_message(ActrStore *store, MemMessage *m)
     id_deque_push_back(queue_for(store, m->priority), m->id);
   }
   if (m->request_id[0] != '\0') {
-    ActrDigest digest;
-    actr_digest_from_request_id(m->request_id, &digest);
-    actr_digest_map_insert(store->index, &digest, INDEX_PACK(m->id, INDEX_PENDING));
+    ActrDigest computed;
+    if (digest == NULL) {
+      actr_digest_from_request_id(m->request_id, &computed);
+      digest = &computed;
+    }
+    actr_digest_map_insert(store->index, digest, INDEX_PACK(m->id, INDEX_PENDING));
   }
 }
 
@@ -489,7 +512,7 @@ load_memory(ActrStore *store, GError **error)
     m->redrives = (guint)sqlite3_column_int(stmt, 4);
     m->enqueued_ns = sqlite3_column_int64(stmt, 5);
     m->request_id = column_request_id(stmt, 6);
-    remember_message(store, m);
+    remember_message(store, m, NULL);
   }
   sqlite3_finalize(stmt);
   if (rc != SQLITE_DONE) {
@@ -571,10 +594,12 @@ record_done(ActrStore *store, const MemMessage *m, ActrCompletion completion, GB
 static gboolean
 apply_enqueue(ActrStore *store, Op *op, GError **error)
 {
+  ActrDigest digest;
+  gboolean have_digest = FALSE, is_uuid = FALSE;
   if (op->request_id[0] != '\0') {
-    ActrDigest digest;
     gint64 value;
-    actr_digest_from_request_id(op->request_id, &digest);
+    is_uuid = actr_digest_from_request_id(op->request_id, &digest);
+    have_digest = TRUE;
     if (actr_digest_map_lookup(store->index, &digest, &value)) {
       if (INDEX_KIND(value) == INDEX_PENDING) {
         op->result.outcome = ACTR_ENQUEUE_DUPLICATE_PENDING;
@@ -608,7 +633,7 @@ apply_enqueue(ActrStore *store, Op *op, GError **error)
   sqlite3_bind_int(st, 1, op->priority);
   sqlite3_bind_int64(st, 2, enqueued_ns);
   guint8 packed[16];
-  bind_request_id(st, 3, op->request_id, packed);
+  bind_request_id_parsed(st, 3, op->request_id, is_uuid ? &digest : NULL, packed);
   bind_bytes(st, 4, op->sender);
   bind_bytes(st, 5, op->bytes);
   sqlite3_bind_int(st, 6, 0);
@@ -627,7 +652,7 @@ apply_enqueue(ActrStore *store, Op *op, GError **error)
     m->sender = op->sender ? g_bytes_ref(op->sender) : NULL;
     store->cached_bytes += g_bytes_get_size(op->bytes);
   }
-  remember_message(store, m);
+  remember_message(store, m, have_digest ? &digest : NULL);
   op->result.outcome = ACTR_ENQUEUE_ACCEPTED;
   op->result.id = m->id;
   return TRUE;
@@ -860,7 +885,7 @@ apply_dlq_requeue(ActrStore *store, Op *op, GError **error)
     return FALSE;
   }
   g_clear_pointer(&m->sender, g_bytes_unref); /* read it from the file when needed */
-  remember_message(store, m);
+  remember_message(store, m, NULL);
   op->out_id = m->id;
   return TRUE;
 }
@@ -974,7 +999,7 @@ run_batch(ActrStore *store, Op **ops, guint n)
   g_mutex_lock(&store->db_lock);
   guint64 queued_before = store->queued;
   GError *error = NULL;
-  gboolean ok = exec_sql(store, "BEGIN IMMEDIATE", &error);
+  gboolean ok = step_done(store, store->st_begin, &error);
   for (guint i = 0; ok && i < n; i++)
     ok = apply_op(store, ops[i], &error);
   if (ok && prune_needed(store)) {
@@ -982,7 +1007,7 @@ run_batch(ActrStore *store, Op **ops, guint n)
     ok = prune_chunk(store, &removed, &error); /* piggyback: no extra commit */
   }
   if (ok)
-    ok = exec_sql(store, "COMMIT", &error);
+    ok = step_done(store, store->st_commit, &error);
   store->n_commits++;
   store->n_ops += n;
 
@@ -992,7 +1017,10 @@ run_batch(ActrStore *store, Op **ops, guint n)
       store->failing = FALSE;
     }
   } else {
-    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(store->db)) {
+      sqlite3_step(store->st_rollback);
+      sqlite3_reset(store->st_rollback);
+    }
     if (!store->failing) {
       g_warning("%s", error->message); /* logged once until the store recovers */
       store->failing = TRUE;
@@ -1337,7 +1365,10 @@ static const char schema_sql[] =
 static gboolean
 prepare_statements(ActrStore *store, GError **error)
 {
-  return prepare(
+  return prepare(store, &store->st_begin, "BEGIN IMMEDIATE", error) &&
+         prepare(store, &store->st_commit, "COMMIT", error) &&
+         prepare(store, &store->st_rollback, "ROLLBACK", error) &&
+         prepare(
              store, &store->st_insert_inbox,
              "INSERT INTO inbox(priority, enqueued_ns, request_id, sender, envelope, redrives, id) "
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1375,10 +1406,21 @@ static void
 finalize_statements(ActrStore *store)
 {
   sqlite3_stmt **all[] = {
-      &store->st_insert_inbox, &store->st_mark_in_flight,    &store->st_mark_queued,
-      &store->st_delete_inbox, &store->st_inbox_bytes,       &store->st_insert_dedup,
-      &store->st_dedup_by_seq, &store->st_delete_dedup_upto, &store->st_delete_dedup_seq,
-      &store->st_insert_dlq,   &store->st_dlq_full,          &store->st_delete_dlq,
+      &store->st_begin,
+      &store->st_commit,
+      &store->st_rollback,
+      &store->st_insert_inbox,
+      &store->st_mark_in_flight,
+      &store->st_mark_queued,
+      &store->st_delete_inbox,
+      &store->st_inbox_bytes,
+      &store->st_insert_dedup,
+      &store->st_dedup_by_seq,
+      &store->st_delete_dedup_upto,
+      &store->st_delete_dedup_seq,
+      &store->st_insert_dlq,
+      &store->st_dlq_full,
+      &store->st_delete_dlq,
   };
   for (guint i = 0; i < G_N_ELEMENTS(all); i++) {
     sqlite3_finalize(*all[i]);
