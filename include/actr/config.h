@@ -39,6 +39,7 @@
 #include <glib.h>
 #include <actr/macros.h>
 #include <actr/types.h>
+#include <actr/store.h>
 
 ACTR_BEGIN_DECLS
 
@@ -283,6 +284,11 @@ ACTR_API char *actr_config_storage_dir(const ActrConfig *config, const ActrType 
  * (transfer full) or NULL. */
 ACTR_API char *actr_config_mailbox_path(const ActrConfig *config, const ActrType *actr_type,
                                         GError **error);
+
+/* Fills @options for actr_store_open() from the [storage] section
+ * (durability, max_delivery_attempts, dedup_ttl_secs, dedup_max_entries);
+ * other options keep their defaults. */
+ACTR_API void actr_config_get_store_options(const ActrConfig *config, ActrStoreOptions *options);
 
 ACTR_END_DECLS
 

@@ -1102,3 +1102,16 @@ actr_config_mailbox_path(const ActrConfig *config, const ActrType *actr_type, GE
     return NULL;
   return g_build_filename(dir, "mailbox.db", NULL);
 }
+
+void
+actr_config_get_store_options(const ActrConfig *config, ActrStoreOptions *options)
+{
+  g_return_if_fail(config != NULL && options != NULL);
+  actr_store_options_init(options);
+  options->durability = config->storage.durability == ACTR_DURABILITY_FULL
+                            ? ACTR_STORE_DURABILITY_FULL
+                            : ACTR_STORE_DURABILITY_NORMAL;
+  options->max_delivery_attempts = config->storage.max_delivery_attempts;
+  options->dedup_ttl_ms = (guint64)config->storage.dedup_ttl_secs * 1000;
+  options->dedup_max_entries = config->storage.dedup_max_entries;
+}

@@ -769,6 +769,26 @@ test_parse_errors_are_parse(void)
   g_assert_true(g_str_has_prefix(error->message, "<config>:1: "));
 }
 
+static void
+test_store_options(void)
+{
+  static const char text[] = "[signaling]\nurl = \"ws://127.0.0.1:8081/signaling/ws\"\n"
+                             "[ais_endpoint]\nurl = \"http://127.0.0.1:8081/ais\"\n"
+                             "[deployment]\nrealm_id = 1\n"
+                             "[storage]\ndurability = \"full\"\nmax_delivery_attempts = 5\n"
+                             "dedup_ttl_secs = 30\ndedup_max_entries = 7\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ActrConfig) config = actr_config_load_data(text, sizeof text - 1, "t.toml", &error);
+  g_assert_no_error(error);
+  ActrStoreOptions options;
+  actr_config_get_store_options(config, &options);
+  g_assert_cmpint(options.durability, ==, ACTR_STORE_DURABILITY_FULL);
+  g_assert_cmpuint(options.max_delivery_attempts, ==, 5);
+  g_assert_cmpuint(options.dedup_ttl_ms, ==, 30000);
+  g_assert_cmpuint(options.dedup_max_entries, ==, 7);
+  g_assert_false(options.read_only);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -789,5 +809,6 @@ main(int argc, char **argv)
   g_test_add_func("/config/storage-dir/template-errors", test_storage_template_errors);
   g_test_add_func("/config/secrets-never-shown", test_secrets_never_shown);
   g_test_add_func("/config/load-file", test_load_file);
+  g_test_add_func("/config/store-options", test_store_options);
   return g_test_run();
 }
