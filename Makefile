@@ -75,7 +75,7 @@ $(FUZZ_BUILD)/build.ninja:
 fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	@for t in $(FUZZ_BUILD)/tests/fuzz/fuzz-*; do \
-	  case $$t in *-replay) continue;; esac; [ -x $$t ] || continue; \
+	  case $$t in *-replay|*.p) continue;; esac; [ -f $$t ] && [ -x $$t ] || continue; \
 	  name=$${t##*/fuzz-}; echo "== fuzzing $$name for $(FUZZ_SECONDS)s"; \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -187,6 +187,7 @@ test_tell_completion(Fixture *f, gconstpointer data)
   gint64 id;
   put(store, ACTR_PRIORITY_NORMAL, "tell-1", "t", &id, NULL);
   g_autoptr(GPtrArray) batch = take(store, 0);
+  g_assert_cmpuint(batch->len, ==, 1);
   g_assert_true(actr_store_ack(store, id, NULL, NULL));
   g_autoptr(GBytes) env = g_bytes_new_static("t", 1);
   ActrInboundMessage msg = {.request_id = "tell-1", .envelope = env};
@@ -258,6 +259,7 @@ test_dead_letter_and_dlq_ops(Fixture *f, gconstpointer data)
   put(store, ACTR_PRIORITY_HIGH, "bad-1", "garbage", &a, NULL);
   put(store, ACTR_PRIORITY_NORMAL, "bad-2", "more", &b, NULL);
   g_autoptr(GPtrArray) batch = take(store, 1);
+  g_assert_cmpuint(batch->len, ==, 1);
   gint64 dlq_a = 0, dlq_b = 0;
   g_autoptr(GError) error = NULL;
   g_assert_true(actr_store_dead_letter(store, a, "protobuf_decode", "bad varint", &dlq_a, &error));
@@ -333,6 +335,7 @@ test_wrong_state_errors(Fixture *f, gconstpointer data)
   /* Requeue puts an in-flight message back at the front. */
   put(store, ACTR_PRIORITY_NORMAL, "q2", "q2", NULL, NULL);
   g_autoptr(GPtrArray) one = take(store, 1);
+  g_assert_cmpuint(one->len, ==, 1);
   g_assert_true(actr_store_requeue(store, id, NULL));
   g_autoptr(GPtrArray) again = take(store, 1);
   g_assert_cmpint(((ActrStoreMessage *)again->pdata[0])->id, ==, id);
@@ -418,6 +421,7 @@ test_depth_observer(Fixture *f, gconstpointer data)
   put(store, ACTR_PRIORITY_NORMAL, "d2", "x", NULL, NULL);
   put(store, ACTR_PRIORITY_NORMAL, "d1", "x", NULL, NULL); /* duplicate: no change */
   g_autoptr(GPtrArray) batch = take(store, 0);
+  g_assert_cmpuint(batch->len, ==, 2);
   g_assert_cmpuint(depths->len, ==, 3);
   g_assert_cmpuint(g_array_index(depths, guint64, 0), ==, 1);
   g_assert_cmpuint(g_array_index(depths, guint64, 1), ==, 2);
