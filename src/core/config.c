@@ -13,7 +13,12 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(actr - config - error - quark, actr_config_error)
+/* Written out: clang-format would split a hyphenated G_DEFINE_QUARK name. */
+GQuark
+actr_config_error_quark(void)
+{
+  return g_quark_from_static_string("actr-config-error-quark");
+}
 
 #define DEFAULT_STORAGE_TEMPLATE  "{data_dir}/{actr_type}"
 #define DEFAULT_ADVERTISED_HOST   "127.0.0.1"

@@ -4,7 +4,12 @@
 #include <stdarg.h>
 #include <string.h>
 
-G_DEFINE_QUARK(actr - error - quark, actr_error)
+/* Written out: clang-format would split a hyphenated G_DEFINE_QUARK name. */
+GQuark
+actr_error_quark(void)
+{
+  return g_quark_from_static_string("actr-error-quark");
+}
 
 typedef struct {
   const char *name;

@@ -7,7 +7,12 @@
 #include "actr-id.h"
 #include "codec.h"
 
-G_DEFINE_QUARK(actr - proto - error - quark, actr_proto_error)
+/* Written out: clang-format would split a hyphenated G_DEFINE_QUARK name. */
+GQuark
+actr_proto_error_quark(void)
+{
+  return g_quark_from_static_string("actr-proto-error-quark");
+}
 
 /* ---------------------------------------------------------------------------
  * Names

@@ -37,7 +37,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(actr - store - error - quark, actr_store_error)
+/* Written out: clang-format would split a hyphenated G_DEFINE_QUARK name. */
+GQuark
+actr_store_error_quark(void)
+{
+  return g_quark_from_static_string("actr-store-error-quark");
+}
 
 #define SCHEMA_VERSION       1 /* bump with a migration when the tables change */
 #define DEFAULT_DEQUEUE      32

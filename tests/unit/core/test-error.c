@@ -44,6 +44,7 @@ test_kinds(void)
   g_assert_cmpstr(actr_error_code_name(10006), ==, "UNKNOWN_ROUTE");
   g_assert_cmpstr(actr_error_code_name(4), ==, "UNKNOWN");
   g_assert_null(actr_error_code_prefix(0));
+  g_assert_cmpstr(g_quark_to_string(ACTR_ERROR), ==, "actr-error-quark");
 }
 
 static void
