@@ -8,5 +8,6 @@
 #include <actr/types.h>
 #include <actr/config.h>
 #include <actr/store.h>
+#include <actr/identity.h>
 
 #endif /* ACTR_H */
