@@ -57,9 +57,12 @@ demo: build
 	tools/demo $(BUILD)
 
 # Runs every suite in both builds without stopping at the first failure;
-# fails if anything failed.  `make test` adds the one-line summary.
+# fails if anything failed.  `make test` adds the one-line summary.  Old test
+# logs are removed first, so a build that fails cannot report an old success
+# (tools/test-summary counts a missing log as a failure).
 test-run: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	@rc=0; \
+	rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json; \
 	ninja -C $(BUILD) || rc=1; \
 	ninja -C $(ASAN_BUILD) || rc=1; \
 	meson test -C $(BUILD) $(MESON_TEST_ARGS) || rc=1; \

@@ -171,6 +171,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrStoreMessage, actr_store_message_free)
 
 /* Hands out up to @max_messages (0 = 32) queued messages, HIGH before NORMAL,
  * then oldest first, marking them in flight in one transaction.  A message
+ * that was in flight when the last process died is handed out alone, so a
+ * message that crashes the process is charged its attempts alone.  A message
  * that already had max_delivery_attempts deliveries is moved to the DLQ
  * (category "max_attempts") instead.  Returns (transfer full) an array of
  * ActrStoreMessage* (with free func), empty when nothing is queued, or NULL
@@ -183,8 +185,9 @@ ACTR_API GPtrArray *actr_store_dequeue(ActrStore *store, guint max_messages, GEr
  * the response. */
 ACTR_API gboolean actr_store_ack(ActrStore *store, gint64 id, GBytes *response, GError **error);
 
-/* Puts in-flight message @id back in the queue (for example when the node
- * stops before handling it); the delivery still counts as an attempt. */
+/* Puts in-flight message @id back at the front of the queue because it was
+ * not handled (for example the node stops with a prefetched batch); the
+ * delivery does not count as an attempt. */
 ACTR_API gboolean actr_store_requeue(ActrStore *store, gint64 id, GError **error);
 
 /* Moves message @id (queued or in flight) to the DLQ with @category (e.g.

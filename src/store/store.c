@@ -49,6 +49,9 @@ actr_store_error_quark(void)
 #define PRUNE_CHUNK          4096
 #define ENVELOPE_CACHE_LIMIT (64u << 20) /* bytes of envelopes kept in memory */
 #define IDLE_TICK_US         (G_USEC_PER_SEC)
+/* How long ops wait for a scheduled loop flush before the committer thread
+ * takes them over (a busy or blocked loop must not delay them further). */
+#define FLUSH_GRACE_US 2000
 
 /* Values stored in the digest index: (id << 1) | kind. */
 #define INDEX_PENDING        0 /* id = inbox message id */
@@ -172,6 +175,7 @@ typedef struct {
   gint64 id;
   ActrPriority priority;
   gboolean in_flight;
+  gboolean recovered; /* was in flight when the last process died: delivered alone */
   guint attempts;
   guint redrives;
   gint64 enqueued_ns;
@@ -224,7 +228,7 @@ struct _ActrStore {
 
   GMutex db_lock; /* the connection, the statements and everything below */
   sqlite3 *db;
-  sqlite3_stmt *st_begin, *st_commit, *st_rollback;
+  sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_set_next_id;
   sqlite3_stmt *st_insert_inbox, *st_mark_in_flight, *st_mark_queued, *st_delete_inbox,
       *st_inbox_bytes, *st_insert_dedup, *st_dedup_by_seq, *st_delete_dedup_upto,
       *st_delete_dedup_seq, *st_insert_dlq, *st_dlq_full, *st_delete_dlq;
@@ -233,20 +237,23 @@ struct _ActrStore {
   ActrDigestMap *index;
   DoneRing done;
   guint64 queued, in_flight;
-  gint64 next_id;  /* next inbox message id */
-  gint64 next_seq; /* next dedup record seq */
+  gint64 next_id;           /* next inbox message id */
+  gint64 persisted_next_id; /* the value in meta 'next_id' */
+  gint64 next_seq;          /* next dedup record seq */
   gsize cached_bytes;
   gboolean failing;         /* the last batch failed: log recovery once */
+  GError *broken;           /* memory could not be rebuilt after a failure: every op fails */
   guint64 n_commits, n_ops; /* group-commit statistics (debug log at close) */
 
   GMutex q_lock; /* pending, busy, stopping */
   GCond q_cond;  /* wakes the committer */
   GCond done_cond;
   GQueue pending;
-  gboolean busy;            /* a batch is running (inline or committer) */
-  gboolean flush_scheduled; /* an async submitter's loop will commit the pending ops */
-  gatomicrefcount ref;      /* close drops one; each scheduled flush source holds one */
-  gboolean closed;          /* the file is closed; late flush sources do nothing */
+  gboolean busy;             /* a batch is running (inline or committer) */
+  gboolean flush_scheduled;  /* an async submitter's loop will commit the pending ops */
+  gint64 flush_scheduled_us; /* when it was scheduled (monotonic) */
+  gatomicrefcount ref;       /* close drops one; each scheduled flush source holds one */
+  gboolean closed;           /* the file is closed; late flush sources do nothing */
   gboolean stopping;
   GThread *committer;
 
@@ -485,8 +492,11 @@ clear_memory(ActrStore *store)
 }
 
 /* Rebuilds the memory state from the file. */
+/* @recovering: this is the open after a stop, so rows in flight become
+ * queued "recovered" messages (delivered one at a time, see apply_dequeue);
+ * otherwise (reload after a failed commit) the file's states are kept. */
 static gboolean
-load_memory(ActrStore *store, GError **error)
+load_memory(ActrStore *store, gboolean recovering, GError **error)
 {
   clear_memory(store);
   /* Finished requests first, so that a pending message wins the index. */
@@ -513,6 +523,10 @@ load_memory(ActrStore *store, GError **error)
     m->id = sqlite3_column_int64(stmt, 0);
     m->priority = sqlite3_column_int(stmt, 1) ? ACTR_PRIORITY_HIGH : ACTR_PRIORITY_NORMAL;
     m->in_flight = sqlite3_column_int(stmt, 2) != 0;
+    if (recovering && m->in_flight) {
+      m->in_flight = FALSE;
+      m->recovered = TRUE;
+    }
     m->attempts = (guint)sqlite3_column_int(stmt, 3);
     m->redrives = (guint)sqlite3_column_int(stmt, 4);
     m->enqueued_ns = sqlite3_column_int64(stmt, 5);
@@ -524,17 +538,20 @@ load_memory(ActrStore *store, GError **error)
     set_sql_error(store, rc, error);
     return FALSE;
   }
-  /* Ids only grow, also across restarts: above every id still referenced. */
+  /* Ids only grow, also across restarts: above every id still referenced
+   * and above the persisted high-water mark. */
   if (!prepare(store, &stmt,
                "SELECT max(coalesce((SELECT max(id) FROM inbox), 0),"
                " coalesce((SELECT max(message_id) FROM dedup), 0),"
-               " coalesce((SELECT max(original_message_id) FROM dlq), 0)),"
+               " coalesce((SELECT max(original_message_id) FROM dlq), 0),"
+               " coalesce((SELECT value FROM meta WHERE key = 'next_id'), 1) - 1),"
                " coalesce((SELECT max(seq) FROM dedup), 0)",
                error))
     return FALSE;
   rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW) {
     store->next_id = MAX(store->next_id, sqlite3_column_int64(stmt, 0) + 1);
+    store->persisted_next_id = store->next_id;
     store->next_seq = MAX(store->next_seq, sqlite3_column_int64(stmt, 1) + 1);
   }
   sqlite3_finalize(stmt);
@@ -697,6 +714,10 @@ apply_dequeue(ActrStore *store, Op *op, GError **error)
     MemMessage *m = lookup_message(store, id);
     if (m == NULL || m->in_flight)
       continue; /* stale entry */
+    if (m->recovered && op->messages->len > 0) {
+      id_deque_push_front(queues[q], id); /* next call delivers it alone */
+      break;
+    }
     if (m->attempts >= store->options.max_delivery_attempts) {
       g_autofree char *why =
           g_strdup_printf("delivery failed %u times without an ack", m->attempts);
@@ -718,6 +739,10 @@ apply_dequeue(ActrStore *store, Op *op, GError **error)
     store->queued--;
     store->in_flight++;
     g_ptr_array_add(op->messages, message_copy_out(m, envelope, sender));
+    if (m->recovered) {
+      m->recovered = FALSE;
+      break; /* a message that was in flight at a crash is delivered alone */
+    }
   }
   return TRUE;
 }
@@ -765,6 +790,8 @@ apply_requeue(ActrStore *store, Op *op, GError **error)
   if (!step_done(store, store->st_mark_queued, error))
     return FALSE;
   m->in_flight = FALSE;
+  if (m->attempts > 0)
+    m->attempts--; /* it was not handled: the delivery does not count */
   store->in_flight--;
   store->queued++;
   id_deque_push_front(queue_for(store, m->priority), m->id);
@@ -855,12 +882,23 @@ apply_dlq_requeue(ActrStore *store, Op *op, GError **error)
   if (envelope == NULL)
     envelope = g_bytes_new(NULL, 0);
 
-  /* The request is pending again: drop its dead-lettered dedup record. */
+  /* The request is pending again: drop its dead-lettered dedup record.  If
+   * the caller already retried it (pending as another message), refuse:
+   * one request_id must never be in the inbox twice. */
   if (m->request_id[0] != '\0') {
     ActrDigest digest;
     gint64 value;
     actr_digest_from_request_id(m->request_id, &digest);
-    if (actr_digest_map_lookup(store->index, &digest, &value) && INDEX_KIND(value) == INDEX_DONE) {
+    gboolean known = actr_digest_map_lookup(store->index, &digest, &value);
+    if (known && INDEX_KIND(value) == INDEX_PENDING) {
+      g_set_error(&op->error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_INVALID,
+                  "%s: request %s of dead letter %" G_GINT64_FORMAT
+                  " is already pending as message %" G_GINT64_FORMAT,
+                  store->path, m->request_id, op->id, INDEX_ID(value));
+      mem_message_free(m);
+      return TRUE;
+    }
+    if (known && INDEX_KIND(value) == INDEX_DONE) {
       sqlite3_bind_int64(store->st_delete_dedup_seq, 1, INDEX_ID(value));
       if (!step_done(store, store->st_delete_dedup_seq, error)) {
         mem_message_free(m);
@@ -1002,6 +1040,12 @@ static void
 run_batch(ActrStore *store, Op **ops, guint n)
 {
   g_mutex_lock(&store->db_lock);
+  if (store->broken) {
+    for (guint i = 0; i < n; i++)
+      ops[i]->error = g_error_copy(store->broken);
+    g_mutex_unlock(&store->db_lock);
+    return;
+  }
   guint64 queued_before = store->queued;
   GError *error = NULL;
   gboolean ok = step_done(store, store->st_begin, &error);
@@ -1011,12 +1055,18 @@ run_batch(ActrStore *store, Op **ops, guint n)
     guint64 removed = 0;
     ok = prune_chunk(store, &removed, &error); /* piggyback: no extra commit */
   }
+  gint64 next_id = store->next_id;
+  if (ok && next_id != store->persisted_next_id) {
+    sqlite3_bind_int64(store->st_set_next_id, 1, next_id);
+    ok = step_done(store, store->st_set_next_id, &error);
+  }
   if (ok)
     ok = step_done(store, store->st_commit, &error);
   store->n_commits++;
   store->n_ops += n;
 
   if (ok) {
+    store->persisted_next_id = next_id;
     if (store->failing) {
       g_message("%s: storage writable again", store->path);
       store->failing = FALSE;
@@ -1030,11 +1080,21 @@ run_batch(ActrStore *store, Op **ops, guint n)
       g_warning("%s", error->message); /* logged once until the store recovers */
       store->failing = TRUE;
     }
-    g_autoptr(GError) reload_error = NULL;
-    if (!load_memory(store, &reload_error))
-      g_warning("%s: cannot reload state after a failed commit: %s", store->path,
-                reload_error->message);
-    if (n > 1) {
+    /* The file is the truth: rebuild memory from it, once per failed batch. */
+    GError *reload_error = NULL;
+    if (!load_memory(store, FALSE, &reload_error)) {
+      g_warning("%s: cannot reload state after a failed commit, refusing further operations "
+                "until reopened: %s",
+                store->path, reload_error->message);
+      store->broken = reload_error;
+    }
+    /* A full disk or an I/O error fails every op alike: fail them all now.
+     * Other errors may belong to one op: retry each alone. */
+    ActrStoreError kind = (ActrStoreError)error->code;
+    gboolean storage_level = kind == ACTR_STORE_ERROR_FULL || kind == ACTR_STORE_ERROR_IO ||
+                             kind == ACTR_STORE_ERROR_READ_ONLY ||
+                             kind == ACTR_STORE_ERROR_CORRUPT || kind == ACTR_STORE_ERROR_LOCKED;
+    if (n > 1 && !storage_level && store->broken == NULL) {
       g_mutex_unlock(&store->db_lock);
       g_clear_error(&error);
       for (guint i = 0; i < n; i++) {
@@ -1043,8 +1103,10 @@ run_batch(ActrStore *store, Op **ops, guint n)
       }
       return;
     }
-    op_reset_outputs(ops[0]);
-    ops[0]->error = g_steal_pointer(&error);
+    for (guint i = 0; i < n; i++) {
+      op_reset_outputs(ops[i]);
+      ops[i]->error = g_error_copy(error);
+    }
   }
   guint64 queued_after = store->queued;
   g_mutex_unlock(&store->db_lock);
@@ -1087,9 +1149,12 @@ op_free(gpointer data)
 /* Completions of async ops bound for one context: one idle source (so one
  * wake-up of that thread) per group commit, however many ops it held. */
 typedef struct {
+  ActrStore *store; /* a reference: callbacks may run after actr_store_close() */
   GMainContext *context;
   GPtrArray *ops; /* Op*, freed with op_free */
 } Completions;
+
+static void store_unref(gpointer data);
 
 static gboolean
 completions_dispatch(gpointer data)
@@ -1107,6 +1172,7 @@ completions_free(gpointer data)
 {
   Completions *c = data;
   g_ptr_array_unref(c->ops);
+  store_unref(c->store);
   g_free(c);
 }
 
@@ -1122,9 +1188,11 @@ completions_attach(Completions *c)
 }
 
 static Completions *
-completions_new(GMainContext *context)
+completions_new(ActrStore *store, GMainContext *context)
 {
   Completions *c = g_new0(Completions, 1);
+  c->store = store;
+  g_atomic_ref_count_inc(&store->ref);
   c->context = context;
   c->ops = g_ptr_array_new_with_free_func(op_free);
   return c;
@@ -1134,7 +1202,7 @@ completions_new(GMainContext *context)
 static void
 op_complete_async(Op *op)
 {
-  Completions *c = completions_new(op->context);
+  Completions *c = completions_new(op->store, op->context);
   g_ptr_array_add(c->ops, op);
   completions_attach(c);
 }
@@ -1160,7 +1228,7 @@ finish_ops_locked(ActrStore *store, Op **ops, guint n)
         completions_attach(groups[--n_groups]); /* rare: many contexts in one batch */
         g = n_groups;
       }
-      groups[n_groups++] = completions_new(op->context);
+      groups[n_groups++] = completions_new(store, op->context);
     }
     g_ptr_array_add(groups[g]->ops, op);
   }
@@ -1185,6 +1253,15 @@ committer_main(gpointer data)
   ActrStore *store = data;
   g_mutex_lock(&store->q_lock);
   for (;;) {
+    if (!store->busy && !g_queue_is_empty(&store->pending) && store->flush_scheduled &&
+        !store->stopping) {
+      /* A loop will commit these; step in only if it has not after the grace. */
+      gint64 takeover = store->flush_scheduled_us + FLUSH_GRACE_US;
+      if (g_get_monotonic_time() < takeover) {
+        g_cond_wait_until(&store->q_cond, &store->q_lock, takeover);
+        continue;
+      }
+    }
     if (store->busy || g_queue_is_empty(&store->pending)) {
       if (store->stopping && g_queue_is_empty(&store->pending) && !store->busy)
         break;
@@ -1260,8 +1337,6 @@ flush_pending(gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void store_unref(gpointer data);
-
 /* Runs @op to completion.
  * - Sync ops (no callback): run at once on this thread when the store is
  *   idle, else join the next group commit and wait for it.
@@ -1298,9 +1373,13 @@ submit(ActrStore *store, Op *op, gboolean defer_to_loop)
   if (op->callback && defer_to_loop) {
     if (!store->busy && !store->flush_scheduled) {
       store->flush_scheduled = TRUE;
+      store->flush_scheduled_us = g_get_monotonic_time();
+      g_cond_signal(&store->q_cond); /* the committer takes over after FLUSH_GRACE_US */
       g_atomic_ref_count_inc(&store->ref);
       GSource *source = g_idle_source_new();
-      g_source_set_priority(source, G_PRIORITY_HIGH_IDLE);
+      /* DEFAULT, not an idle priority: a loop that always has DEFAULT work
+       * ready would never run an idle-priority flush. */
+      g_source_set_priority(source, G_PRIORITY_DEFAULT);
       g_source_set_callback(source, flush_pending, store, store_unref);
       g_source_set_static_name(source, "actr-store-flush");
       g_source_attach(source, op->context);
@@ -1367,10 +1446,20 @@ static const char schema_sql[] =
     "  context TEXT);"
     "CREATE INDEX IF NOT EXISTS dlq_category ON dlq(error_category, id);";
 
+/* Store bookkeeping (created on every writable open, so version-1 files
+ * from before it get it too).  key 'next_id': the next inbox message id, so
+ * that ids are never reused even when every message was acked and pruned. */
+static const char meta_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
 static gboolean
 prepare_statements(ActrStore *store, GError **error)
 {
   return prepare(store, &store->st_begin, "BEGIN IMMEDIATE", error) &&
+         prepare(store, &store->st_set_next_id,
+                 "INSERT INTO meta(key, value) VALUES ('next_id', ?1) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 error) &&
          prepare(store, &store->st_commit, "COMMIT", error) &&
          prepare(store, &store->st_rollback, "ROLLBACK", error) &&
          prepare(
@@ -1380,7 +1469,8 @@ prepare_statements(ActrStore *store, GError **error)
              error) &&
          prepare(store, &store->st_mark_in_flight,
                  "UPDATE inbox SET state = 1, attempts = attempts + 1 WHERE id = ?1", error) &&
-         prepare(store, &store->st_mark_queued, "UPDATE inbox SET state = 0 WHERE id = ?1",
+         prepare(store, &store->st_mark_queued,
+                 "UPDATE inbox SET state = 0, attempts = max(attempts - 1, 0) WHERE id = ?1",
                  error) &&
          prepare(store, &store->st_delete_inbox, "DELETE FROM inbox WHERE id = ?1", error) &&
          prepare(store, &store->st_inbox_bytes, "SELECT envelope, sender FROM inbox WHERE id = ?1",
@@ -1412,6 +1502,7 @@ finalize_statements(ActrStore *store)
 {
   sqlite3_stmt **all[] = {
       &store->st_begin,
+      &store->st_set_next_id,
       &store->st_commit,
       &store->st_rollback,
       &store->st_insert_inbox,
@@ -1433,10 +1524,13 @@ finalize_statements(ActrStore *store)
   }
 }
 
-/* Creates or checks the schema. */
+/* Checks that the file is an actr mailbox we can read (*is_new = FALSE) or an
+ * empty new file (*is_new = TRUE).  Reads only: a foreign file is refused
+ * before anything (even a pragma) changes it. */
 static gboolean
-setup_schema(ActrStore *store, GError **error)
+check_schema(ActrStore *store, gboolean *is_new, GError **error)
 {
+  *is_new = FALSE;
   sqlite3_stmt *stmt = NULL;
   if (!prepare(store, &stmt, "PRAGMA user_version", error))
     return FALSE;
@@ -1471,6 +1565,14 @@ setup_schema(ActrStore *store, GError **error)
                 "%s: not an actr mailbox database", store->path);
     return FALSE;
   }
+  *is_new = TRUE;
+  return TRUE;
+}
+
+/* Creates the tables of a new file (after the pragmas are set). */
+static gboolean
+create_schema(ActrStore *store, GError **error)
+{
   g_autofree char *sql = g_strdup_printf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
                                          schema_sql, SCHEMA_VERSION);
   if (!exec_sql(store, sql, error)) {
@@ -1480,19 +1582,22 @@ setup_schema(ActrStore *store, GError **error)
   return TRUE;
 }
 
-/* Takes the single-writer lock: flock on the database file itself.  flock
- * locks are independent of the POSIX locks SQLite uses, and the fd stays open
- * until after sqlite3_close(), so SQLite's locks are never dropped early. */
+/* Takes the single-writer lock: flock on "<path>.lock".  Never on the
+ * database file itself: closing any descriptor of that file drops every POSIX
+ * lock this process holds on it, including SQLite's own, and an outside
+ * SQLite client could then checkpoint and delete a live WAL. */
 static gboolean
 take_writer_lock(ActrStore *store, GError **error)
 {
-  store->lock_fd = open(store->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  g_autofree char *lock_path = g_strconcat(store->path, ".lock", NULL);
+  store->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (store->lock_fd < 0) {
     int saved = errno;
     g_set_error(error, ACTR_STORE_ERROR,
-                saved == EROFS || saved == EACCES ? ACTR_STORE_ERROR_READ_ONLY
-                                                  : ACTR_STORE_ERROR_IO,
-                "%s: cannot open for writing: %s", store->path, g_strerror(saved));
+                saved == EROFS || saved == EACCES || saved == EPERM ? ACTR_STORE_ERROR_READ_ONLY
+                                                                    : ACTR_STORE_ERROR_IO,
+                "%s: cannot create the lock file %s: %s", store->path, lock_path,
+                g_strerror(saved));
     return FALSE;
   }
   if (flock(store->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -1547,6 +1652,7 @@ store_free(ActrStore *store)
   done_ring_clear(&store->done);
   if (store->observer_destroy)
     store->observer_destroy(store->observer_data);
+  g_clear_error(&store->broken);
   g_mutex_clear(&store->db_lock);
   g_mutex_clear(&store->q_lock);
   g_mutex_clear(&store->observer_lock);
@@ -1580,6 +1686,10 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
     store->options.max_delivery_attempts = 1;
   if (store->options.max_batch == 0)
     store->options.max_batch = 1;
+  /* Dedup bounds: at least 1 record for at least 1 ms, at most ~10 years. */
+  store->options.dedup_max_entries = MAX(store->options.dedup_max_entries, 1);
+  store->options.dedup_ttl_ms =
+      CLAMP(store->options.dedup_ttl_ms, 1, G_GUINT64_CONSTANT(315360000000));
   g_mutex_init(&store->db_lock);
   g_mutex_init(&store->q_lock);
   g_mutex_init(&store->observer_lock);
@@ -1606,6 +1716,9 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
   }
   sqlite3_extended_result_codes(store->db, 1);
   sqlite3_busy_timeout(store->db, 5000);
+  gboolean is_new = FALSE;
+  if (!check_schema(store, &is_new, error))
+    goto fail;
   if (!read_only) {
     const char *sync = store->options.durability == ACTR_STORE_DURABILITY_FULL
                            ? "PRAGMA synchronous = FULL;"
@@ -1613,23 +1726,26 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
     if (!exec_sql(store, "PRAGMA journal_mode = WAL;", error) || !exec_sql(store, sync, error) ||
         !exec_sql(store, "PRAGMA journal_size_limit = 67108864;", error))
       goto fail;
+    if (is_new && !create_schema(store, error))
+      goto fail;
+    if (!exec_sql(store, meta_sql, error))
+      goto fail;
   }
-  if (!setup_schema(store, error))
-    goto fail;
   if (read_only)
     return store;
 
   /* Crash recovery: whatever was in flight when the last process stopped is
-   * delivered again (its attempts count stays, so a message that keeps
-   * crashing the process ends in the DLQ). */
+   * delivered again, one message at a time (so that a message which crashes
+   * the process is charged alone, not with its whole prefetched batch); its
+   * attempts count stays, so a message that keeps crashing ends in the DLQ. */
+  if (!prepare_statements(store, error) || !load_memory(store, TRUE, error))
+    goto fail;
   if (!exec_sql(store, "UPDATE inbox SET state = 0 WHERE state = 1", error))
     goto fail;
   int redelivered = sqlite3_changes(store->db);
   if (redelivered > 0)
     g_message("%s: %d message(s) in flight at the last stop will be delivered again", path,
               redelivered);
-  if (!prepare_statements(store, error) || !load_memory(store, error))
-    goto fail;
   store->committer = g_thread_new("actr-store", committer_main, store);
   return store;
 
@@ -1660,6 +1776,7 @@ actr_store_close(ActrStore *store)
             (double)store->n_ops / (double)store->n_commits);
   g_mutex_lock(&store->db_lock);
   store_release(store);
+  clear_memory(store); /* late callbacks may keep the struct alive, not the state */
   g_mutex_unlock(&store->db_lock);
   store_unref(store);
 }
@@ -1890,10 +2007,9 @@ actr_dlq_record_free(ActrDlqRecord *record)
 typedef void (*RowFunc)(sqlite3_stmt *stmt, gpointer data);
 
 static gboolean
-query(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc row, gpointer data,
-      GError **error)
+query_locked(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc row,
+             gpointer data, GError **error)
 {
-  g_mutex_lock(&store->db_lock);
   sqlite3_stmt *stmt = NULL;
   gboolean ok = prepare(store, &stmt, sql, error);
   if (ok) {
@@ -1910,6 +2026,15 @@ query(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc
     }
   }
   sqlite3_finalize(stmt);
+  return ok;
+}
+
+static gboolean
+query(ActrStore *store, const char *sql, gint64 param, const char *text, RowFunc row, gpointer data,
+      GError **error)
+{
+  g_mutex_lock(&store->db_lock);
+  gboolean ok = query_locked(store, sql, param, text, row, data, error);
   g_mutex_unlock(&store->db_lock);
   return ok;
 }
@@ -1953,12 +2078,21 @@ actr_store_get_stats(ActrStore *store, ActrStoreStats *stats, GError **error)
 {
   g_return_val_if_fail(store != NULL && stats != NULL, FALSE);
   memset(stats, 0, sizeof *stats);
-  if (!query(store,
-             "SELECT state, priority, COUNT(*), MIN(enqueued_ns) FROM inbox "
-             "GROUP BY state, priority",
-             0, NULL, stats_inbox_row, stats, error) ||
-      !query(store, "SELECT COUNT(*) FROM dlq", 0, NULL, count_row, &stats->dlq, error) ||
-      !query(store, "SELECT COUNT(*) FROM dedup", 0, NULL, count_row, &stats->dedup_records, error))
+  /* One read transaction: the three counts are one snapshot. */
+  g_mutex_lock(&store->db_lock);
+  gboolean ok =
+      exec_sql(store, "BEGIN", error) &&
+      query_locked(store,
+                   "SELECT state, priority, COUNT(*), MIN(enqueued_ns) FROM inbox "
+                   "GROUP BY state, priority",
+                   0, NULL, stats_inbox_row, stats, error) &&
+      query_locked(store, "SELECT COUNT(*) FROM dlq", 0, NULL, count_row, &stats->dlq, error) &&
+      query_locked(store, "SELECT COUNT(*) FROM dedup", 0, NULL, count_row, &stats->dedup_records,
+                   error);
+  if (!sqlite3_get_autocommit(store->db))
+    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+  g_mutex_unlock(&store->db_lock);
+  if (!ok)
     return FALSE;
   g_autofree char *wal = g_strconcat(store->path, "-wal", NULL);
   stats->file_bytes = file_size(store->path) + file_size(wal);

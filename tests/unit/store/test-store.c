@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -339,7 +340,8 @@ test_wrong_state_errors(Fixture *f, gconstpointer data)
   g_assert_true(actr_store_requeue(store, id, NULL));
   g_autoptr(GPtrArray) again = take(store, 1);
   g_assert_cmpint(((ActrStoreMessage *)again->pdata[0])->id, ==, id);
-  g_assert_cmpuint(((ActrStoreMessage *)again->pdata[0])->attempts, ==, 2);
+  /* A requeued delivery was not handled: it does not count. */
+  g_assert_cmpuint(((ActrStoreMessage *)again->pdata[0])->attempts, ==, 1);
   g_autoptr(ActrStoreMessage) peek = actr_store_peek(store, id, NULL);
   g_assert_nonnull(peek);
   g_assert_true(peek->in_flight);
@@ -636,6 +638,11 @@ test_foreign_database_untouched(Fixture *f, gconstpointer data)
   g_autofree char *out = NULL;
   g_assert_true(g_spawn_command_line_sync(check, &out, NULL, NULL, NULL));
   g_assert_cmpstr(g_strstrip(out), ==, "1");
+  /* Not even a pragma was changed (review finding: journal_mode became WAL). */
+  g_autofree char *mode_cmd = g_strdup_printf("sqlite3 '%s' 'PRAGMA journal_mode'", f->path);
+  g_autofree char *mode = NULL;
+  g_assert_true(g_spawn_command_line_sync(mode_cmd, &mode, NULL, NULL, NULL));
+  g_assert_cmpstr(g_strstrip(mode), ==, "delete");
 }
 
 static void
@@ -712,6 +719,200 @@ test_read_only_directory(Fixture *f, gconstpointer data)
   }
 }
 
+/* Review finding: a failed second open closed a descriptor of the database
+ * file, which dropped SQLite's POSIX locks; an outside client then deleted
+ * the live WAL and later commits were lost on a crash. */
+static void
+test_failed_second_open_keeps_wal(Fixture *f, gconstpointer data)
+{
+  g_autofree char *sqlite3_tool = g_find_program_in_path("sqlite3");
+  if (sqlite3_tool == NULL) {
+    g_test_skip("sqlite3 command-line tool not available");
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    ActrStore *store = actr_store_open(f->path, NULL, NULL);
+    for (guint i = 0; i < 50; i++) {
+      g_autofree char *rid = g_strdup_printf("a-%u", i);
+      put(store, ACTR_PRIORITY_NORMAL, rid, "x", NULL, NULL);
+    }
+    GError *error = NULL;
+    if (actr_store_open(f->path, NULL, &error) != NULL)
+      _exit(3);
+    g_clear_error(&error);
+    g_autofree char *cmd = g_strdup_printf("sqlite3 '%s' 'SELECT count(*) FROM inbox'", f->path);
+    g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL);
+    for (guint i = 0; i < 50; i++) {
+      g_autofree char *rid = g_strdup_printf("b-%u", i);
+      put(store, ACTR_PRIORITY_NORMAL, rid, "x", NULL, NULL);
+    }
+    _exit(0); /* a crash: no close */
+  }
+  int status = 0;
+  g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+  g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ActrStore *store = open_store(f, NULL);
+  ActrStoreStats stats;
+  g_assert_true(actr_store_get_stats(store, &stats, NULL));
+  g_assert_cmpuint(stats.queued, ==, 100);
+  actr_store_close(store);
+}
+
+/* Review finding: one poison message charged an attempt to its whole
+ * prefetched batch, so innocent messages reached the DLQ with it. */
+static void
+test_poison_charges_only_itself(Fixture *f, gconstpointer data)
+{
+  const char *names[] = {"p-0", "p-1", "p-2", "p-3", "p-4"};
+  ActrStore *store = open_store(f, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+    put(store, ACTR_PRIORITY_NORMAL, names[i], "x", NULL, NULL);
+  for (guint crash = 0; crash < 4; crash++) {
+    /* The node prefetches a batch and dies while handling its first message. */
+    g_autoptr(GPtrArray) batch = take(store, 32);
+    if (crash == 0)
+      g_assert_cmpuint(batch->len, ==, 5);
+    else if (crash < 3)
+      g_assert_cmpuint(batch->len, ==, 1); /* recovered messages come alone */
+    actr_store_close(store);
+    store = open_store(f, NULL);
+  }
+  /* p-0 was handled (and crashed) 3 times: dead-lettered; the others are
+   * delivered normally. */
+  g_autoptr(GPtrArray) dlq = actr_store_dlq_list(store, NULL, 0, NULL);
+  g_assert_cmpuint(dlq->len, ==, 1);
+  g_assert_cmpstr(((ActrDlqRecord *)dlq->pdata[0])->request_id, ==, "p-0");
+  guint delivered = 0;
+  for (;;) {
+    g_autoptr(GPtrArray) batch = take(store, 32);
+    if (batch->len == 0)
+      break;
+    for (guint i = 0; i < batch->len; i++) {
+      g_assert_true(actr_store_ack(store, ((ActrStoreMessage *)batch->pdata[i])->id, NULL, NULL));
+      delivered++;
+    }
+  }
+  g_assert_cmpuint(delivered, ==, 4);
+  actr_store_close(store);
+}
+
+static gboolean
+busy_source(gpointer data)
+{
+  (*(guint64 *)data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+count_done(ActrStore *store, const ActrEnqueueResult *result, const GError *error, gpointer data)
+{
+  g_assert_no_error(error);
+  (*(guint *)data)++;
+}
+
+/* Review finding: the loop flush ran at idle priority, so a loop with
+ * DEFAULT-priority work always ready left enqueues waiting for the
+ * committer's one-second tick. */
+static void
+test_async_on_busy_loop(Fixture *f, gconstpointer data)
+{
+  ActrStore *store = open_store(f, NULL);
+  GMainContext *ctx = g_main_context_new();
+  g_main_context_push_thread_default(ctx);
+  guint64 iterations = 0;
+  GSource *busy = g_idle_source_new();
+  g_source_set_priority(busy, G_PRIORITY_DEFAULT);
+  g_source_set_callback(busy, busy_source, &iterations, NULL);
+  g_source_attach(busy, ctx);
+  guint done = 0;
+  gint64 start = g_get_monotonic_time();
+  for (guint i = 0; i < 20; i++) {
+    g_autofree char *rid = g_strdup_printf("busy-%u", i);
+    g_autoptr(GBytes) env = g_bytes_new(rid, strlen(rid));
+    ActrInboundMessage msg = {.request_id = rid, .envelope = env};
+    actr_store_enqueue_async(store, &msg, NULL, count_done, &done);
+  }
+  while (done < 20 && g_get_monotonic_time() - start < 10 * G_USEC_PER_SEC)
+    g_main_context_iteration(ctx, TRUE);
+  g_assert_cmpuint(done, ==, 20);
+  /* Committed by the loop's own flush within a few iterations, not after
+   * the committer's idle tick (which would take ~1 s of spinning). */
+  g_assert_cmpuint(iterations, <, 1000);
+  g_source_destroy(busy);
+  g_source_unref(busy);
+  g_main_context_pop_thread_default(ctx);
+  g_main_context_unref(ctx);
+  actr_store_close(store);
+}
+
+/* Review finding: completion callbacks that ran after actr_store_close()
+ * received a freed store. */
+static void
+test_close_before_callbacks(Fixture *f, gconstpointer data)
+{
+  ActrStoreOptions options;
+  actr_store_options_init(&options);
+  options.durability = ACTR_STORE_DURABILITY_FULL;
+  ActrStore *store = open_store(f, &options);
+  GMainContext *ctx = g_main_context_new();
+  guint done = 0;
+  g_autoptr(GBytes) env = g_bytes_new_static("x", 1);
+  ActrInboundMessage msg = {.request_id = "late", .envelope = env};
+  actr_store_enqueue_async(store, &msg, ctx, count_done, &done);
+  actr_store_close(store); /* drains: the op is committed, its callback pending */
+  while (g_main_context_iteration(ctx, FALSE))
+    ;
+  g_assert_cmpuint(done, ==, 1);
+  g_main_context_unref(ctx);
+}
+
+/* Review finding: message ids were reused after a restart once every
+ * message had been acked and pruned. */
+static void
+test_ids_never_reused(Fixture *f, gconstpointer data)
+{
+  ActrStoreOptions options;
+  actr_store_options_init(&options);
+  options.dedup_ttl_ms = 1;
+  ActrStore *store = open_store(f, &options);
+  gint64 first;
+  put(store, ACTR_PRIORITY_NORMAL, "once", "x", &first, NULL);
+  g_autoptr(GPtrArray) batch = take(store, 0);
+  g_assert_cmpuint(batch->len, ==, 1);
+  g_assert_true(actr_store_ack(store, first, NULL, NULL));
+  g_usleep(3000);
+  g_assert_cmpint(actr_store_prune_dedup(store, NULL), ==, 1);
+  actr_store_close(store);
+  store = open_store(f, &options);
+  gint64 second;
+  put(store, ACTR_PRIORITY_NORMAL, "twice", "x", &second, NULL);
+  g_assert_cmpint(second, >, first);
+  actr_store_close(store);
+}
+
+static void
+test_dlq_requeue_refuses_pending_duplicate(Fixture *f, gconstpointer data)
+{
+  ActrStoreOptions options;
+  actr_store_options_init(&options);
+  options.dedup_ttl_ms = 1;
+  ActrStore *store = open_store(f, &options);
+  gint64 id, dlq_id;
+  put(store, ACTR_PRIORITY_NORMAL, "r", "x", &id, NULL);
+  g_assert_true(actr_store_dead_letter(store, id, "protobuf_decode", "bad", &dlq_id, NULL));
+  g_usleep(3000);
+  g_assert_cmpint(actr_store_prune_dedup(store, NULL), ==, 1);
+  /* The caller retried after the dead-letter record expired: pending again. */
+  g_assert_cmpint(put(store, ACTR_PRIORITY_NORMAL, "r", "x", NULL, NULL), ==,
+                  ACTR_ENQUEUE_ACCEPTED);
+  g_autoptr(GError) error = NULL;
+  g_assert_false(actr_store_dlq_requeue(store, dlq_id, NULL, &error));
+  g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_INVALID);
+  g_assert_nonnull(strstr(error->message, "already pending"));
+  actr_store_close(store);
+}
+
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -733,6 +934,12 @@ main(int argc, char **argv)
   ADD("/store/failure/corrupt", test_corrupt_file);
   ADD("/store/failure/locked", test_locked_by_another_writer);
   ADD("/store/failure/foreign-database", test_foreign_database_untouched);
+  ADD("/store/failure/second-open-keeps-wal", test_failed_second_open_keeps_wal);
+  ADD("/store/crash/poison-charges-only-itself", test_poison_charges_only_itself);
+  ADD("/store/async/busy-loop", test_async_on_busy_loop);
+  ADD("/store/async/close-before-callbacks", test_close_before_callbacks);
+  ADD("/store/ids-never-reused", test_ids_never_reused);
+  ADD("/store/dlq/requeue-refuses-pending-duplicate", test_dlq_requeue_refuses_pending_duplicate);
   ADD("/store/failure/missing-read-only", test_missing_file_read_only);
   ADD("/store/failure/read-only-directory", test_read_only_directory);
   return g_test_run();
