@@ -70,6 +70,9 @@ typedef struct {
   guint max_batch;                /* group commit: max operations per transaction, default 1024 */
   guint commit_delay_us;          /* group commit: extra wait for more operations, default 0 */
   gboolean read_only;             /* inspect only (no lock, no recovery, writes fail) */
+  gboolean admin;                 /* dead-letter maintenance next to a running node: no
+                                     writer lock, no crash recovery, only the actr_store_dlq_*
+                                     writes; the node picks the changes up */
 } ActrStoreOptions;
 
 /* Fills @options with the defaults above. */
@@ -77,7 +80,7 @@ ACTR_API void actr_store_options_init(ActrStoreOptions *options);
 
 typedef struct _ActrStore ActrStore;
 
-/* Opens (creating if needed, unless read-only) the store at @path.  An
+/* Opens (creating if needed, unless read-only or admin) the store at @path.  An
  * existing SQLite file that is not an actr mailbox is refused
  * (ACTR_STORE_ERROR_CORRUPT), never modified.  A
  * writable open takes an exclusive lock (a second writer gets
@@ -279,7 +282,12 @@ ACTR_API gboolean actr_store_dlq_requeue(ActrStore *store, gint64 id, gint64 *me
 /* Deletes DLQ record @id. */
 ACTR_API gboolean actr_store_dlq_delete(ActrStore *store, gint64 id, GError **error);
 
-/* Deletes every DLQ record; the count removed goes to @removed (may be NULL). */
+/* Deletes every DLQ record; the count removed goes to @removed (may be NULL).
+ *
+ * The three DLQ writes also work on a store opened with options.admin while
+ * a node holds the mailbox: they commit as their own transactions, and the
+ * node notices (PRAGMA data_version) before its next group commit, or within
+ * about a second when idle, and reloads its state from the file. */
 ACTR_API gboolean actr_store_dlq_purge(ActrStore *store, guint64 *removed, GError **error);
 
 ACTR_END_DECLS

@@ -228,7 +228,8 @@ struct _ActrStore {
 
   GMutex db_lock; /* the connection, the statements and everything below */
   sqlite3 *db;
-  sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_set_next_id;
+  sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_set_next_id, *st_data_version;
+  gint64 data_version; /* PRAGMA data_version when memory was last in sync */
   sqlite3_stmt *st_insert_inbox, *st_mark_in_flight, *st_mark_queued, *st_delete_inbox,
       *st_inbox_bytes, *st_insert_dedup, *st_dedup_by_seq, *st_delete_dedup_upto,
       *st_delete_dedup_seq, *st_insert_dlq, *st_dlq_full, *st_delete_dlq;
@@ -1032,6 +1033,28 @@ op_reset_outputs(Op *op)
   op->count = 0;
 }
 
+/* Rebuilds the memory state if another connection (an `actr dlq` command,
+ * or the node while this is an admin store) committed since we last looked.
+ * db_lock held. */
+static gboolean
+sync_with_file(ActrStore *store, GError **error)
+{
+  sqlite3_stmt *st = store->st_data_version;
+  int rc = sqlite3_step(st);
+  gint64 version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) {
+    set_sql_error(store, rc, error);
+    return FALSE;
+  }
+  if (version == store->data_version)
+    return TRUE;
+  if (store->data_version != 0)
+    g_debug("%s: changed by another connection; reloading", store->path);
+  store->data_version = version;
+  return load_memory(store, FALSE, error);
+}
+
 /* Runs @ops in one transaction.  On a storage failure the transaction is
  * rolled back, memory is reloaded from the file, and (for several ops) each
  * op is retried alone so that only the failing ones fail.  Every op ends
@@ -1048,6 +1071,13 @@ run_batch(ActrStore *store, Op **ops, guint n)
   }
   guint64 queued_before = store->queued;
   GError *error = NULL;
+  if (!sync_with_file(store, &error)) {
+    for (guint i = 0; i < n; i++)
+      ops[i]->error = g_error_copy(error);
+    g_mutex_unlock(&store->db_lock);
+    g_error_free(error);
+    return;
+  }
   gboolean ok = step_done(store, store->st_begin, &error);
   for (guint i = 0; ok && i < n; i++)
     ok = apply_op(store, ops[i], &error);
@@ -1272,8 +1302,19 @@ committer_main(gpointer data)
         store->busy = TRUE;
         g_mutex_unlock(&store->q_lock);
         g_mutex_lock(&store->db_lock);
+        guint64 queued_before = store->queued;
+        g_autoptr(GError) sync_error = NULL;
+        if (store->broken == NULL && !sync_with_file(store, &sync_error))
+          g_debug("%s: %s", store->path, sync_error->message);
+        guint64 queued_after = store->queued;
         gboolean needed = prune_needed(store);
         g_mutex_unlock(&store->db_lock);
+        if (queued_after != queued_before) {
+          g_mutex_lock(&store->observer_lock);
+          if (store->observer)
+            store->observer(queued_after, store->observer_data);
+          g_mutex_unlock(&store->observer_lock);
+        }
         if (needed) {
           Op *op = op_new(store, OP_PRUNE);
           run_batch(store, &op, 1);
@@ -1396,14 +1437,28 @@ submit(ActrStore *store, Op *op, gboolean defer_to_loop)
   g_mutex_unlock(&store->q_lock);
 }
 
+/* Writes need a writable store; an admin store allows DLQ maintenance only
+ * (@dlq_op). */
+static gboolean
+check_writable_for(ActrStore *store, gboolean dlq_op, GError **error)
+{
+  if (store->options.read_only) {
+    g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_READ_ONLY, "%s: store is open read-only",
+                store->path);
+    return FALSE;
+  }
+  if (store->options.admin && !dlq_op) {
+    g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_INVALID,
+                "%s: store is open for dead-letter maintenance only", store->path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 check_writable(ActrStore *store, GError **error)
 {
-  if (!store->options.read_only)
-    return TRUE;
-  g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_READ_ONLY, "%s: store is open read-only",
-              store->path);
-  return FALSE;
+  return check_writable_for(store, FALSE, error);
 }
 
 /* ---- open / close --------------------------------------------------------- */
@@ -1456,6 +1511,7 @@ static gboolean
 prepare_statements(ActrStore *store, GError **error)
 {
   return prepare(store, &store->st_begin, "BEGIN IMMEDIATE", error) &&
+         prepare(store, &store->st_data_version, "PRAGMA data_version", error) &&
          prepare(store, &store->st_set_next_id,
                  "INSERT INTO meta(key, value) VALUES ('next_id', ?1) "
                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -1503,6 +1559,7 @@ finalize_statements(ActrStore *store)
   sqlite3_stmt **all[] = {
       &store->st_begin,
       &store->st_set_next_id,
+      &store->st_data_version,
       &store->st_commit,
       &store->st_rollback,
       &store->st_insert_inbox,
@@ -1700,14 +1757,16 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
   store->index = actr_digest_map_new();
 
   gboolean read_only = store->options.read_only;
-  if (read_only && !g_file_test(path, G_FILE_TEST_EXISTS)) {
+  gboolean admin = store->options.admin && !read_only;
+  if ((read_only || admin) && !g_file_test(path, G_FILE_TEST_EXISTS)) {
     g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_IO, "%s: no such mailbox database", path);
     goto fail;
   }
-  if (!read_only && !take_writer_lock(store, error))
+  if (!read_only && !admin && !take_writer_lock(store, error))
     goto fail;
 
-  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+  int flags = (read_only ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | (admin ? 0 : SQLITE_OPEN_CREATE)) |
               SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
   if (rc != SQLITE_OK) {
@@ -1719,6 +1778,24 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
   gboolean is_new = FALSE;
   if (!check_schema(store, &is_new, error))
     goto fail;
+  if (admin && is_new) {
+    g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_CORRUPT,
+                "%s: not an actr mailbox database", path);
+    goto fail;
+  }
+  if (admin) {
+    /* Next to a running node: no writer lock, no crash recovery (the node's
+     * in-flight messages stay in flight), no committer thread; every
+     * operation commits inline.  Memory mirrors the file as of now. */
+    if (!exec_sql(store, meta_sql, error) || !prepare_statements(store, error))
+      goto fail;
+    g_mutex_lock(&store->db_lock);
+    gboolean synced = sync_with_file(store, error);
+    g_mutex_unlock(&store->db_lock);
+    if (!synced)
+      goto fail;
+    return store;
+  }
   if (!read_only) {
     const char *sync = store->options.durability == ACTR_STORE_DURABILITY_FULL
                            ? "PRAGMA synchronous = FULL;"
@@ -1743,6 +1820,14 @@ actr_store_open(const char *path, const ActrStoreOptions *options, GError **erro
   if (!exec_sql(store, "UPDATE inbox SET state = 0 WHERE state = 1", error))
     goto fail;
   int redelivered = sqlite3_changes(store->db);
+  {
+    /* Memory now mirrors the file: remember its version (our own commits
+     * never change it; other connections' do). */
+    sqlite3_stmt *st = store->st_data_version;
+    if (sqlite3_step(st) == SQLITE_ROW)
+      store->data_version = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+  }
   if (redelivered > 0)
     g_message("%s: %d message(s) in flight at the last stop will be delivered again", path,
               redelivered);
@@ -1843,8 +1928,7 @@ actr_store_enqueue_async(ActrStore *store, const ActrInboundMessage *message, GM
   op->callback = callback;
   op->user_data = user_data;
   op->context = context ? g_main_context_ref(context) : g_main_context_ref_thread_default();
-  if (store->options.read_only) {
-    check_writable(store, &op->error);
+  if (!check_writable(store, &op->error)) {
     op_complete_async(op);
     return;
   }
@@ -1873,7 +1957,9 @@ actr_store_dequeue(ActrStore *store, guint max_messages, GError **error)
 static gboolean
 run_write(ActrStore *store, Op *op, gint64 *out_id, guint64 *count, GError **error)
 {
-  if (!check_writable(store, error)) {
+  gboolean dlq_op =
+      op->kind == OP_DLQ_REQUEUE || op->kind == OP_DLQ_DELETE || op->kind == OP_DLQ_PURGE;
+  if (!check_writable_for(store, dlq_op, error)) {
     op_free(op);
     return FALSE;
   }

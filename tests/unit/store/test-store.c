@@ -913,6 +913,60 @@ test_dlq_requeue_refuses_pending_duplicate(Fixture *f, gconstpointer data)
   actr_store_close(store);
 }
 
+/* cli.md: the dlq commands work while the node runs.  An admin store does
+ * DLQ maintenance next to the node's store; the node picks the change up. */
+static void
+test_admin_next_to_running_node(Fixture *f, gconstpointer data)
+{
+  ActrStore *node = open_store(f, NULL);
+  gint64 bad, keep, dlq_id;
+  put(node, ACTR_PRIORITY_NORMAL, "bad", "B", &bad, NULL);
+  put(node, ACTR_PRIORITY_NORMAL, "keep", "K", &keep, NULL);
+  g_autoptr(GPtrArray) first = take(node, 1); /* "bad" in flight */
+  g_assert_cmpuint(first->len, ==, 1);
+  g_assert_true(actr_store_dead_letter(node, bad, "protobuf_decode", "oops", &dlq_id, NULL));
+
+  ActrStoreOptions admin_options;
+  actr_store_options_init(&admin_options);
+  admin_options.admin = TRUE;
+  g_autoptr(GError) error = NULL;
+  ActrStore *admin = actr_store_open(f->path, &admin_options, &error);
+  g_assert_no_error(error);
+  gint64 requeued = 0;
+  g_assert_true(actr_store_dlq_requeue(admin, dlq_id, &requeued, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(requeued, >, keep);
+  /* Only DLQ maintenance on an admin store. */
+  g_autoptr(GBytes) env = g_bytes_new_static("x", 1);
+  ActrInboundMessage msg = {.request_id = "nope", .envelope = env};
+  ActrEnqueueResult r;
+  g_assert_false(actr_store_enqueue(admin, &msg, &r, &error));
+  g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_INVALID);
+  g_clear_error(&error);
+  actr_store_close(admin);
+
+  /* The node sees the requeued message at its next operation, and keeps
+   * its own in-flight state. */
+  g_autoptr(GPtrArray) batch = take(node, 0);
+  g_assert_cmpuint(batch->len, ==, 2);
+  g_assert_cmpint(((ActrStoreMessage *)batch->pdata[0])->id, ==, keep);
+  g_assert_cmpint(((ActrStoreMessage *)batch->pdata[1])->id, ==, requeued);
+  g_assert_cmpstr(((ActrStoreMessage *)batch->pdata[1])->request_id, ==, "bad");
+  for (guint i = 0; i < batch->len; i++)
+    g_assert_true(actr_store_ack(node, ((ActrStoreMessage *)batch->pdata[i])->id, NULL, NULL));
+  /* New ids stay above the admin's insert. */
+  gint64 next;
+  put(node, ACTR_PRIORITY_NORMAL, "after", "A", &next, NULL);
+  g_assert_cmpint(next, >, requeued);
+  actr_store_close(node);
+
+  /* An admin open never creates a file. */
+  g_autofree char *missing = g_build_filename(f->dir, "missing.db", NULL);
+  g_assert_null(actr_store_open(missing, &admin_options, &error));
+  g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_IO);
+  g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
+}
+
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -939,6 +993,7 @@ main(int argc, char **argv)
   ADD("/store/async/busy-loop", test_async_on_busy_loop);
   ADD("/store/async/close-before-callbacks", test_close_before_callbacks);
   ADD("/store/ids-never-reused", test_ids_never_reused);
+  ADD("/store/admin/next-to-running-node", test_admin_next_to_running_node);
   ADD("/store/dlq/requeue-refuses-pending-duplicate", test_dlq_requeue_refuses_pending_duplicate);
   ADD("/store/failure/missing-read-only", test_missing_file_read_only);
   ADD("/store/failure/read-only-directory", test_read_only_directory);
