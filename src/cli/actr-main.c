@@ -100,7 +100,7 @@ print_main_help(FILE *out)
   fputs("\nEXIT STATUS\n", out);
   actr_cli_print_wrapped(out,
                          "0  Success.\n"
-                         "1  Runtime failure (missing or corrupt database, store in use, "
+                         "1  Runtime failure (missing or corrupt database, store busy, "
                          "record not found, ...).\n"
                          "2  Usage error (unknown command or option, missing argument).\n"
                          "3  The remote side answered with an actr error.",

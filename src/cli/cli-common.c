@@ -264,8 +264,8 @@ actr_cli_print_wrapped(FILE *out, const char *text, guint indent, guint width)
 
 static const char generic_exit_status[] =
     "0  Success.\n"
-    "1  Runtime failure: the database is missing, corrupt or unreadable, the mailbox is in use "
-    "by a running node (write commands), or the record was not found.\n"
+    "1  Runtime failure: the database is missing, corrupt or unreadable, another writer kept "
+    "it locked for 5 s (write commands), or the record was not found.\n"
     "2  Usage error: unknown command or option, missing --db, bad ID or value.";
 
 /* The options every command accepts, appended to each table by the parser
@@ -583,9 +583,7 @@ int
 actr_cli_store_failure(const char *path, const GError *error)
 {
   if (g_error_matches(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_LOCKED)) {
-    actr_cli_error("%s: mailbox is in use by a running node (stop the node to change it; "
-                   "read-only commands still work)",
-                   path);
+    actr_cli_error("%s: mailbox is busy: another writer kept it locked for 5 s; try again", path);
   } else if (strstr(error->message, path) != NULL) {
     actr_cli_error("%s", error->message);
   } else {
@@ -612,21 +610,15 @@ actr_cli_open_store(const char *path, gboolean writable, ActrStore **out)
     return ACTR_EXIT_FAILURE;
   }
   actr_store_options_init(&options);
-  options.read_only = TRUE;
-  if (writable) {
-    /* A writable open initialises a file that has no actr schema yet (an
-     * empty or foreign SQLite file).  Check read-only first, so a wrong
-     * --db is reported instead of being turned into a mailbox. */
-    store = actr_store_open(path, &options, &error);
-    if (store == NULL)
-      return actr_cli_store_failure(path, error);
-    actr_store_close(store);
-    options.read_only = FALSE;
-  }
+  /* Inspection opens read-only.  Maintenance opens as an admin store: it
+   * works next to a running node (which picks the change up), does no crash
+   * recovery, and never creates or converts a file. */
+  options.read_only = !writable;
+  options.admin = writable;
   store = actr_store_open(path, &options, &error);
   if (store == NULL)
     return actr_cli_store_failure(path, error);
-  actr_cli_verbose("opened %s %s", path, writable ? "for writing" : "read-only");
+  actr_cli_verbose("opened %s %s", path, writable ? "for maintenance" : "read-only");
   *out = store;
   return ACTR_EXIT_OK;
 }

@@ -309,8 +309,8 @@ cmd_show(int argc, char **argv)
 
 static const char write_exit_status[] =
     "0  Success.\n"
-    "1  Runtime failure: the mailbox is in use by a running node (stop the node first), no "
-    "dead letter with that ID, or the database is missing, corrupt or unreadable.\n"
+    "1  Runtime failure: no dead letter with that ID, another writer kept the database locked "
+    "for 5 s, or the database is missing, corrupt or unreadable.\n"
     "2  Usage error: missing or malformed ID, missing --db, unknown option.";
 
 static const ActrCliHelp requeue_help = {
@@ -322,11 +322,11 @@ static const ActrCliHelp requeue_help = {
         "attempts, keeping its priority, request id, sender and bytes; its request id counts "
         "as pending again.  Prints the id of the new inbox message.\n"
         "\n"
-        "The store is opened for writing, so the node that owns it must be stopped: while it "
-        "runs, the command fails with \"mailbox is in use by a running node\" and changes "
-        "nothing.  The node delivers the message when it starts again.  Opening the store for "
-        "writing also returns messages that were in flight when the node stopped to the "
-        "queue, as the node itself does on start.",
+        "Works whether or not the node that owns the mailbox is running: the change commits "
+        "as its own transaction, and a running node picks it up before its next commit (or "
+        "within about a second when idle) and delivers the message; a stopped node delivers "
+        "it when it starts.  Refused when the same request id is already pending again (its "
+        "caller retried it).",
     .exit_status = write_exit_status,
     .examples = "  actr dlq requeue 7 --db node-data/mailbox.db",
 };
@@ -382,9 +382,7 @@ static const ActrCliHelp delete_help = {
         "(dead-lettered) until the dedup record expires, so a retry of the same request is "
         "still recognised as a duplicate.\n"
         "\n"
-        "The store is opened for writing, so the node that owns it must be stopped: while it "
-        "runs, the command fails with \"mailbox is in use by a running node\" and changes "
-        "nothing.",
+        "Works whether or not the node that owns the mailbox is running.",
     .exit_status = write_exit_status,
     .examples = "  actr dlq delete 7 --db node-data/mailbox.db",
 };
@@ -441,12 +439,10 @@ static const ActrCliHelp purge_help = {
         "of records; any answer other than y or yes cancels.  When stdin is not a terminal "
         "(scripts, CI) --yes is required.\n"
         "\n"
-        "The store is opened for writing, so the node that owns it must be stopped: while it "
-        "runs, the command fails with \"mailbox is in use by a running node\" and changes "
-        "nothing.",
+        "Works whether or not the node that owns the mailbox is running.",
     .exit_status = "0  Success (also when the queue was already empty).\n"
-                   "1  Runtime failure: the mailbox is in use by a running node, the database is "
-                   "missing, corrupt or unreadable, or the purge was cancelled at the prompt.\n"
+                   "1  Runtime failure: the database is missing, corrupt, unreadable or kept "
+                   "locked by another writer for 5 s, or the purge was cancelled at the prompt.\n"
                    "2  Usage error: missing --db, unknown option, or no --yes while stdin is not a "
                    "terminal.",
     .examples = "  actr dlq purge --db node-data/mailbox.db\n"
@@ -500,8 +496,8 @@ cmd_purge(int argc, char **argv)
   if (!yes && !actr_cli_stdin_is_tty())
     return actr_cli_usage_error(purge_help.command,
                                 "refusing to purge without --yes when stdin is not a terminal");
-  /* Open for writing before asking: a running node makes this fail at
-   * once instead of after the user confirmed. */
+  /* Open before asking: a missing or foreign database fails at once
+   * instead of after the user confirmed. */
   if ((rc = actr_cli_open_store(db, TRUE, &store)) != 0)
     return rc;
   if (!yes) {
