@@ -1425,6 +1425,11 @@ submit(ActrStore *store, Op *op, gboolean defer_to_loop)
       g_source_set_static_name(source, "actr-store-flush");
       g_source_attach(source, op->context);
       g_source_unref(source);
+    } else if (store->flush_scheduled &&
+               g_get_monotonic_time() - store->flush_scheduled_us >= FLUSH_GRACE_US) {
+      /* That loop has not flushed in time (blocked or flooded): the
+       * committer must not wait for it, nor for its own idle tick. */
+      g_cond_signal(&store->q_cond);
     }
     g_mutex_unlock(&store->q_lock);
     return;

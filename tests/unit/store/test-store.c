@@ -846,6 +846,40 @@ test_async_on_busy_loop(Fixture *f, gconstpointer data)
   actr_store_close(store);
 }
 
+/* A loop that schedules a flush and then blocks (never iterates) must not
+ * hold later enqueues hostage: the committer takes them over after the
+ * grace period, every time, not at its one-second idle tick. */
+static void
+test_async_blocked_loop(Fixture *f, gconstpointer data)
+{
+  ActrStore *store = open_store(f, NULL);
+  GMainContext *blocked = g_main_context_new(); /* never iterated until the end */
+  GMainContext *ctx = g_main_context_new();
+  guint done = 0, blocked_done = 0;
+  g_autoptr(GBytes) env0 = g_bytes_new_static("b0", 2);
+  ActrInboundMessage first = {.request_id = "blocked-0", .envelope = env0};
+  actr_store_enqueue_async(store, &first, blocked, count_done, &blocked_done);
+  g_usleep(20000); /* the committer takes it over; the blocked loop's flush stays due */
+  gint64 start = g_get_monotonic_time();
+  for (guint round = 1; round <= 4; round++) {
+    g_autofree char *rid = g_strdup_printf("blocked-%u", round);
+    g_autoptr(GBytes) env = g_bytes_new(rid, strlen(rid));
+    ActrInboundMessage msg = {.request_id = rid, .envelope = env};
+    actr_store_enqueue_async(store, &msg, ctx, count_done, &done);
+    while (done < round && g_get_monotonic_time() - start < 10 * G_USEC_PER_SEC)
+      g_main_context_iteration(ctx, FALSE);
+  }
+  g_assert_cmpuint(done, ==, 4);
+  /* Four rounds well under one committer idle tick (1 s) each. */
+  g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+  while (g_main_context_iteration(blocked, FALSE))
+    ;
+  g_assert_cmpuint(blocked_done, ==, 1);
+  g_main_context_unref(blocked);
+  g_main_context_unref(ctx);
+  actr_store_close(store);
+}
+
 /* Review finding: completion callbacks that ran after actr_store_close()
  * received a freed store. */
 static void
@@ -991,6 +1025,7 @@ main(int argc, char **argv)
   ADD("/store/failure/second-open-keeps-wal", test_failed_second_open_keeps_wal);
   ADD("/store/crash/poison-charges-only-itself", test_poison_charges_only_itself);
   ADD("/store/async/busy-loop", test_async_on_busy_loop);
+  ADD("/store/async/blocked-loop", test_async_blocked_loop);
   ADD("/store/async/close-before-callbacks", test_close_before_callbacks);
   ADD("/store/ids-never-reused", test_ids_never_reused);
   ADD("/store/admin/next-to-running-node", test_admin_next_to_running_node);
