@@ -9,6 +9,19 @@
 /* ---- Global state --------------------------------------------------------- */
 
 static int cli_verbosity;
+static const char *cli_program_name = "actr";
+
+void
+actr_cli_set_program_name(const char *name)
+{
+  cli_program_name = name;
+}
+
+const char *
+actr_cli_get_program_name(void)
+{
+  return cli_program_name;
+}
 
 void
 actr_cli_set_verbosity(int verbosity)
@@ -64,7 +77,7 @@ actr_cli_stderr_is_tty(void)
 
 /* ---- Diagnostics ---------------------------------------------------------- */
 
-/* Prints "actr: " + the message on one line: embedded newlines (from
+/* Prints "<program>: " + the message on one line: embedded newlines (from
  * library error messages) become spaces. */
 static void print_diagnostic(const char *format, va_list args) G_GNUC_PRINTF(1, 0);
 
@@ -75,7 +88,7 @@ print_diagnostic(const char *format, va_list args)
 
   g_strdelimit(message, "\r\n", ' ');
   fflush(stdout);
-  fprintf(stderr, "actr: %s\n", message);
+  fprintf(stderr, "%s: %s\n", cli_program_name, message);
   fflush(stderr);
 }
 
@@ -99,9 +112,9 @@ actr_cli_usage_error(const char *command, const char *format, ...)
   message = g_strdup_vprintf(format, args);
   va_end(args);
   if (command != NULL)
-    actr_cli_error("%s: %s (see 'actr %s --help')", command, message, command);
+    actr_cli_error("%s: %s (see '%s %s --help')", command, message, cli_program_name, command);
   else
-    actr_cli_error("%s (see 'actr --help')", message);
+    actr_cli_error("%s (see '%s --help')", message, cli_program_name);
   return ACTR_EXIT_USAGE;
 }
 
@@ -297,8 +310,8 @@ actr_cli_print_help(FILE *out, const ActrCliHelp *help, const ActrCliOption *opt
 {
   guint width = actr_cli_text_width();
 
-  fprintf(out, "NAME\n    actr %s - %s\n\n", help->command, help->summary);
-  fprintf(out, "SYNOPSIS\n    actr %s %s\n\n", help->command, help->synopsis);
+  fprintf(out, "NAME\n    %s %s - %s\n\n", cli_program_name, help->command, help->summary);
+  fprintf(out, "SYNOPSIS\n    %s %s %s\n\n", cli_program_name, help->command, help->synopsis);
   fputs("DESCRIPTION\n", out);
   actr_cli_print_wrapped(out, help->description, 4, width);
   fputs("\nOPTIONS\n", out);
@@ -504,15 +517,16 @@ print_group_help(FILE *out, const char *group, const char *summary, const char *
   for (const ActrCliSubcommand *s = subcommands; s->name != NULL; s++)
     name_width = MAX(name_width, (guint)strlen(s->name));
 
-  fprintf(out, "NAME\n    actr %s - %s\n\nSYNOPSIS\n", group, summary);
+  fprintf(out, "NAME\n    %s %s - %s\n\nSYNOPSIS\n", cli_program_name, group, summary);
   for (const ActrCliSubcommand *s = subcommands; s->name != NULL; s++)
-    fprintf(out, "    actr %s %s %s\n", group, s->name, s->synopsis);
+    fprintf(out, "    %s %s %s %s\n", cli_program_name, group, s->name, s->synopsis);
   fputs("\nDESCRIPTION\n", out);
   actr_cli_print_wrapped(out, description, 4, width);
   fputs("\nCOMMANDS\n", out);
   for (const ActrCliSubcommand *s = subcommands; s->name != NULL; s++)
     fprintf(out, "    %-*s  %s\n", (int)name_width, s->name, s->summary);
-  fprintf(out, "\nRun 'actr %s COMMAND --help' for the options of each command.\n", group);
+  fprintf(out, "\nRun '%s %s COMMAND --help' for the options of each command.\n", cli_program_name,
+          group);
 }
 
 static const ActrCliSubcommand *

@@ -34,6 +34,12 @@ typedef enum {
 
 /* ---- Global state --------------------------------------------------------- */
 
+/* The program name used in diagnostics ("NAME: ...") and help ("NAME
+ * COMMAND ..."); "actr" unless set.  @name must be static.  actrd sets
+ * "actrd" first thing in main(). */
+void actr_cli_set_program_name(const char *name);
+const char *actr_cli_get_program_name(void);
+
 /* -q lowers, -v raises; 0 is the default.  Below 0 no status lines are
  * printed; above 0 debug logging of the library is enabled. */
 void actr_cli_set_verbosity(int verbosity);
