@@ -16,10 +16,12 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char *opt_dir = NULL;
-static double opt_seconds = 2.0;
+static double opt_seconds = 1.0;
+static gint opt_repeat = 3;
 static gint opt_producers = 8;
 static gint opt_window = 64;
 static gint opt_payload = 256;
@@ -110,6 +112,24 @@ run_baseline(gboolean full, gboolean same_columns)
   sqlite3_close(db);
   remove_db(path);
   return (double)rows / ((double)(now - start) / G_USEC_PER_SEC);
+}
+
+static int
+compare_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median of @n values (sorts a copy). */
+static double
+median(const double *values, guint n)
+{
+  double *copy = g_memdup2(values, n * sizeof *values);
+  qsort(copy, n, sizeof *copy, compare_double);
+  double m = n % 2 ? copy[n / 2] : (copy[n / 2 - 1] + copy[n / 2]) / 2;
+  g_free(copy);
+  return m;
 }
 
 typedef struct {
@@ -242,6 +262,8 @@ main(int argc, char **argv)
        "BYTES"},
       {"mode", 'm', 0, G_OPTION_ARG_STRING, &opt_mode, "Only this durability mode: normal or full",
        "MODE"},
+      {"repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat,
+       "Interleaved repetitions; medians are reported (default 3)", "N"},
       G_OPTION_ENTRY_NULL,
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("- durable accepts/s vs raw SQLite");
@@ -255,8 +277,9 @@ main(int argc, char **argv)
   if (opt_dir == NULL)
     opt_dir = tmp = g_dir_make_tmp("actr-bench-XXXXXX", NULL);
 
-  printf("store benchmark: %d producers, window %d, %d-byte envelopes, %.1f s per row, dir %s\n",
-         opt_producers, opt_window, opt_payload, opt_seconds, opt_dir);
+  printf("store benchmark: %d producers, window %d, %d-byte envelopes, %.1f s per measurement, "
+         "median of %d interleaved runs, dir %s\n",
+         opt_producers, opt_window, opt_payload, opt_seconds, MAX(opt_repeat, 1), opt_dir);
   printf("baselines: raw = envelope-only rows, 100 per transaction (the target's baseline);\n"
          "           raw+meta = rows with an inbox row's columns, 100 per transaction\n");
   printf("%-7s %-32s %10s %10s %6s %10s %6s\n", "mode", "ours", "ours/s", "raw/s", "ratio",
@@ -265,12 +288,28 @@ main(int argc, char **argv)
     const char *mode = full ? "full" : "normal";
     if (opt_mode && g_strcmp0(opt_mode, mode) != 0)
       continue;
-    double baseline = run_baseline(full, FALSE);
-    double meta = run_baseline(full, TRUE);
-    double async = run_store(full, TRUE);
-    double sync = run_store(full, FALSE);
+    /* Interleaved repetitions: the disk and the other core change speed
+     * over seconds, so each repetition measures all four back to back and
+     * ratios are taken within a repetition; medians are reported. */
+    guint n = (guint)MAX(opt_repeat, 1);
+    double *v[6];
+    for (guint k = 0; k < G_N_ELEMENTS(v); k++)
+      v[k] = g_new0(double, n);
+    for (guint i = 0; i < n; i++) {
+      v[0][i] = run_baseline(full, FALSE);
+      v[1][i] = run_baseline(full, TRUE);
+      v[2][i] = run_store(full, TRUE);
+      v[3][i] = run_store(full, FALSE);
+      v[4][i] = v[2][i] / v[0][i];
+      v[5][i] = v[2][i] / v[1][i];
+    }
+    double baseline = median(v[0], n), meta = median(v[1], n);
+    double async = median(v[2], n), sync = median(v[3], n);
+    double async_ratio = median(v[4], n), async_meta_ratio = median(v[5], n);
+    for (guint k = 0; k < G_N_ELEMENTS(v); k++)
+      g_free(v[k]);
     printf("%-7s %-32s %10.0f %10.0f %6.2f %10.0f %6.2f\n", mode, "async (I/O-loop producers)",
-           async, baseline, async / baseline, meta, async / meta);
+           async, baseline, async_ratio, meta, async_meta_ratio);
     printf("%-7s %-32s %10.0f %10.0f %6.2f %10.0f %6.2f\n", mode, "sync (1 in flight per producer)",
            sync, baseline, sync / baseline, meta, sync / meta);
     fflush(stdout);
