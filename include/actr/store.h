@@ -188,6 +188,29 @@ ACTR_API GPtrArray *actr_store_dequeue(ActrStore *store, guint max_messages, GEr
  * the response. */
 ACTR_API gboolean actr_store_ack(ActrStore *store, gint64 id, GBytes *response, GError **error);
 
+/* ---- Durable workload state ---------------------------------------------- */
+
+/* One change to the node's durable key-value state. */
+typedef struct {
+  const char *key; /* non-empty (borrowed) */
+  GBytes *value;   /* new value (referenced), or NULL to delete the key */
+} ActrStateWrite;
+
+/* Acks in-flight message @id like actr_store_ack() and applies @writes to
+ * the durable state in the SAME transaction: the state changes, the stored
+ * response and the ack become durable together or not at all.  A handler
+ * that keeps its state here is therefore effectively-once: a crash before
+ * the commit redelivers the request (its handler runs again on the old
+ * state), and a retried request after the commit gets the stored response
+ * without running. */
+ACTR_API gboolean actr_store_ack_with_state(ActrStore *store, gint64 id, GBytes *response,
+                                            const ActrStateWrite *writes, guint n_writes,
+                                            GError **error);
+
+/* The committed value of state @key (transfer full), or NULL with
+ * ACTR_STORE_ERROR_NOT_FOUND.  Works on read-only stores. */
+ACTR_API GBytes *actr_store_state_get(ActrStore *store, const char *key, GError **error);
+
 /* Puts in-flight message @id back at the front of the queue because it was
  * not handled (for example the node stops with a prefetched batch); the
  * delivery does not count as an attempt. */

@@ -200,9 +200,12 @@ typedef struct {
   OpKind kind;
   /* inputs */
   ActrPriority priority;
-  char *request_id; /* owned */
-  GBytes *sender;   /* owned ref */
-  GBytes *bytes;    /* owned ref: envelope (enqueue) or response (ack) */
+  char *request_id;      /* owned */
+  GBytes *sender;        /* owned ref */
+  GBytes *bytes;         /* owned ref: envelope (enqueue) or response (ack) */
+  guint n_state;         /* ack: durable state writes applied with it */
+  char **state_keys;     /* owned, [n_state] */
+  GBytes **state_values; /* owned refs, [n_state]; NULL deletes */
   gint64 id;
   guint max;
   char *category; /* owned */
@@ -229,6 +232,7 @@ struct _ActrStore {
   GMutex db_lock; /* the connection, the statements and everything below */
   sqlite3 *db;
   sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_set_next_id, *st_data_version;
+  sqlite3_stmt *st_state_put, *st_state_delete;
   gint64 data_version; /* PRAGMA data_version when memory was last in sync */
   sqlite3_stmt *st_insert_inbox, *st_mark_in_flight, *st_mark_queued, *st_delete_inbox,
       *st_inbox_bytes, *st_insert_dedup, *st_dedup_by_seq, *st_delete_dedup_upto,
@@ -777,6 +781,17 @@ apply_ack(ActrStore *store, Op *op, GError **error)
   ActrCompletion completion = op->bytes ? ACTR_COMPLETION_REPLIED : ACTR_COMPLETION_NO_REPLY;
   if (!record_done(store, m, completion, op->bytes, error))
     return FALSE;
+  /* The workload's state changes commit with the ack and the response:
+   * all durable together, or none (a crash before the commit redelivers
+   * the request and its handler runs again on the old state). */
+  for (guint i = 0; i < op->n_state; i++) {
+    sqlite3_stmt *st = op->state_values[i] ? store->st_state_put : store->st_state_delete;
+    sqlite3_bind_text(st, 1, op->state_keys[i], -1, SQLITE_STATIC);
+    if (op->state_values[i])
+      bind_bytes(st, 2, op->state_values[i]);
+    if (!step_done(store, st, error))
+      return FALSE;
+  }
   forget_message(store, m);
   return TRUE;
 }
@@ -1169,6 +1184,12 @@ op_free(gpointer data)
   g_free(op->request_id);
   g_clear_pointer(&op->sender, g_bytes_unref);
   g_clear_pointer(&op->bytes, g_bytes_unref);
+  for (guint i = 0; i < op->n_state; i++) {
+    g_free(op->state_keys[i]);
+    g_clear_pointer(&op->state_values[i], g_bytes_unref);
+  }
+  g_free(op->state_keys);
+  g_free(op->state_values);
   g_free(op->category);
   g_free(op->message);
   if (op->context)
@@ -1510,12 +1531,19 @@ static const char schema_sql[] =
  * from before it get it too).  key 'next_id': the next inbox message id, so
  * that ids are never reused even when every message was acked and pruned. */
 static const char meta_sql[] =
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    /* Durable workload state, written only together with an ack. */
+    "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;";
 
 static gboolean
 prepare_statements(ActrStore *store, GError **error)
 {
   return prepare(store, &store->st_begin, "BEGIN IMMEDIATE", error) &&
+         prepare(store, &store->st_state_put,
+                 "INSERT INTO state(key, value) VALUES (?1, ?2) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 error) &&
+         prepare(store, &store->st_state_delete, "DELETE FROM state WHERE key = ?1", error) &&
          prepare(store, &store->st_data_version, "PRAGMA data_version", error) &&
          prepare(store, &store->st_set_next_id,
                  "INSERT INTO meta(key, value) VALUES ('next_id', ?1) "
@@ -1563,6 +1591,8 @@ finalize_statements(ActrStore *store)
 {
   sqlite3_stmt **all[] = {
       &store->st_begin,
+      &store->st_state_put,
+      &store->st_state_delete,
       &store->st_set_next_id,
       &store->st_data_version,
       &store->st_commit,
@@ -1985,10 +2015,27 @@ run_write(ActrStore *store, Op *op, gint64 *out_id, guint64 *count, GError **err
 gboolean
 actr_store_ack(ActrStore *store, gint64 id, GBytes *response, GError **error)
 {
+  return actr_store_ack_with_state(store, id, response, NULL, 0, error);
+}
+
+gboolean
+actr_store_ack_with_state(ActrStore *store, gint64 id, GBytes *response,
+                          const ActrStateWrite *writes, guint n_writes, GError **error)
+{
   g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(n_writes == 0 || writes != NULL, FALSE);
+  for (guint i = 0; i < n_writes; i++)
+    g_return_val_if_fail(writes[i].key != NULL && writes[i].key[0] != '\0', FALSE);
   Op *op = op_new(store, OP_ACK);
   op->id = id;
   op->bytes = response ? g_bytes_ref(response) : NULL;
+  op->n_state = n_writes;
+  op->state_keys = g_new0(char *, n_writes + 1);
+  op->state_values = g_new0(GBytes *, n_writes + 1);
+  for (guint i = 0; i < n_writes; i++) {
+    op->state_keys[i] = g_strdup(writes[i].key);
+    op->state_values[i] = writes[i].value ? g_bytes_ref(writes[i].value) : NULL;
+  }
   return run_write(store, op, NULL, NULL, error);
 }
 
@@ -2329,6 +2376,26 @@ actr_store_dlq_get(ActrStore *store, gint64 id, GError **error)
     g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND,
                 "%s: no dead letter %" G_GINT64_FORMAT, store->path, id);
   return r;
+}
+
+static void
+state_row(sqlite3_stmt *stmt, gpointer data)
+{
+  GBytes **out = data;
+  *out = column_bytes(stmt, 0);
+}
+
+GBytes *
+actr_store_state_get(ActrStore *store, const char *key, GError **error)
+{
+  g_return_val_if_fail(store != NULL && key != NULL, NULL);
+  GBytes *value = NULL;
+  if (!query(store, "SELECT value FROM state WHERE key = ?2", 0, key, state_row, &value, error))
+    return NULL;
+  if (value == NULL)
+    g_set_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND, "%s: no state key %s",
+                store->path, key);
+  return value;
 }
 
 /* ---- test hooks ----------------------------------------------------------- */

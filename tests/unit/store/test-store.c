@@ -1001,6 +1001,95 @@ test_admin_next_to_running_node(Fixture *f, gconstpointer data)
   g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
 }
 
+static guint64
+state_total(ActrStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) v = actr_store_state_get(store, "total", &error);
+  if (v == NULL) {
+    g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND);
+    return 0;
+  }
+  g_autofree char *text = g_strndup(g_bytes_get_data(v, NULL), g_bytes_get_size(v));
+  return g_ascii_strtoull(text, NULL, 10);
+}
+
+/* A counter handler: adds the request's number to the durable total and
+ * acks with the new total as its response, all in one transaction. */
+static void
+handle_adds(ActrStore *store, guint max, gboolean crash_instead_of_ack)
+{
+  g_autoptr(GPtrArray) batch = take(store, max);
+  for (guint i = 0; i < batch->len; i++) {
+    ActrStoreMessage *m = batch->pdata[i];
+    if (crash_instead_of_ack)
+      return; /* the caller closes the store: a crash before the commit */
+    g_autofree char *text = g_strndup(g_bytes_get_data(m->envelope, NULL), m->envelope_size);
+    guint64 total = state_total(store) + g_ascii_strtoull(text, NULL, 10);
+    g_autofree char *total_text = g_strdup_printf("%" G_GUINT64_FORMAT, total);
+    g_autoptr(GBytes) value = g_bytes_new(total_text, strlen(total_text));
+    ActrStateWrite write = {.key = "total", .value = value};
+    g_assert_true(actr_store_ack_with_state(store, m->id, value, &write, 1, NULL));
+  }
+}
+
+/* Durable workload state commits with the ack: effectively-once across a
+ * crash and across a retried request. */
+static void
+test_state_effectively_once(Fixture *f, gconstpointer data)
+{
+  ActrStore *store = open_store(f, NULL);
+  put(store, ACTR_PRIORITY_NORMAL, "add-1", "5", NULL, NULL);
+  handle_adds(store, 1, FALSE);
+  g_assert_cmpuint(state_total(store), ==, 5);
+
+  /* Crash while handling add-2: nothing of it is applied... */
+  put(store, ACTR_PRIORITY_NORMAL, "add-2", "7", NULL, NULL);
+  handle_adds(store, 1, TRUE);
+  actr_store_close(store);
+  store = open_store(f, NULL);
+  g_assert_cmpuint(state_total(store), ==, 5);
+  /* ...and it is redelivered and applied once. */
+  handle_adds(store, 1, FALSE);
+  g_assert_cmpuint(state_total(store), ==, 12);
+
+  /* The caller retries add-2 and add-1: answered from the store, not applied. */
+  GBytes *response = NULL;
+  g_assert_cmpint(put(store, ACTR_PRIORITY_NORMAL, "add-2", "7", NULL, &response), ==,
+                  ACTR_ENQUEUE_DUPLICATE_DONE);
+  g_assert_cmpmem(g_bytes_get_data(response, NULL), g_bytes_get_size(response), "12", 2);
+  g_bytes_unref(response);
+  g_assert_cmpint(put(store, ACTR_PRIORITY_NORMAL, "add-1", "5", NULL, NULL), ==,
+                  ACTR_ENQUEUE_DUPLICATE_DONE);
+  handle_adds(store, 10, FALSE);
+  g_assert_cmpuint(state_total(store), ==, 12);
+  actr_store_close(store);
+
+  /* Persisted, readable read-only, deletable. */
+  ActrStoreOptions ro;
+  actr_store_options_init(&ro);
+  ro.read_only = TRUE;
+  ActrStore *reader = actr_store_open(f->path, &ro, NULL);
+  g_assert_cmpuint(state_total(reader), ==, 12);
+  actr_store_close(reader);
+  store = open_store(f, NULL);
+  gint64 id;
+  put(store, ACTR_PRIORITY_NORMAL, "reset", "0", &id, NULL);
+  g_autoptr(GPtrArray) batch = take(store, 1);
+  g_assert_cmpuint(batch->len, ==, 1);
+  ActrStateWrite del = {.key = "total", .value = NULL};
+  g_assert_true(actr_store_ack_with_state(store, id, NULL, &del, 1, NULL));
+  g_assert_cmpuint(state_total(store), ==, 0);
+  /* An ack that fails (unknown id) applies no state. */
+  g_autoptr(GBytes) v = g_bytes_new_static("99", 2);
+  ActrStateWrite write = {.key = "total", .value = v};
+  g_autoptr(GError) error = NULL;
+  g_assert_false(actr_store_ack_with_state(store, 4242, NULL, &write, 1, &error));
+  g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpuint(state_total(store), ==, 0);
+  actr_store_close(store);
+}
+
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -1028,6 +1117,7 @@ main(int argc, char **argv)
   ADD("/store/async/blocked-loop", test_async_blocked_loop);
   ADD("/store/async/close-before-callbacks", test_close_before_callbacks);
   ADD("/store/ids-never-reused", test_ids_never_reused);
+  ADD("/store/state/effectively-once", test_state_effectively_once);
   ADD("/store/admin/next-to-running-node", test_admin_next_to_running_node);
   ADD("/store/dlq/requeue-refuses-pending-duplicate", test_dlq_requeue_refuses_pending_duplicate);
   ADD("/store/failure/missing-read-only", test_missing_file_read_only);
