@@ -90,6 +90,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 
 bench: build
 	$(BUILD)/bench/bench-store
+	$(BUILD)/bench/bench-actrd
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -153,10 +153,11 @@ bucket_is_full(gpointer key, gpointer value, gpointer user_data)
 gboolean
 actrd_ip_limiter_take(ActrdIpLimiter *limiter, const char *ip, gint64 now_us)
 {
-  ActrdTokenBucket *b = g_hash_table_lookup(limiter->buckets, ip);
-
+  /* Prune first, then look up: pruning frees full buckets, possibly this
+   * caller's (a use-after-free when the lookup came first). */
   if (++limiter->takes % PRUNE_EVERY_TAKES == 0)
     g_hash_table_foreach_remove(limiter->buckets, bucket_is_full, &now_us);
+  ActrdTokenBucket *b = g_hash_table_lookup(limiter->buckets, ip);
   if (b == NULL) {
     b = g_new(ActrdTokenBucket, 1);
     actrd_token_bucket_init(b, limiter->rate, limiter->burst);
