@@ -1,0 +1,59 @@
+/* actr — the per-request context a workload handler runs in, and the host
+ * function table (ActrHostApi) built on it.
+ *
+ * The context collects the handler's answer (respond/fail) and its durable
+ * state writes; the node then acks the message with
+ * actr_store_ack_with_state(), so the answer and the state commit together.
+ * State reads see the committed state plus this handler's own writes.
+ * Routing operations (call, tell, discover) go to a router the node
+ * supplies; without one they fail with 10001 (unavailable).
+ *
+ * Thread: a context is used by one thread (the workload thread) at a time.
+ * Buffers handed to the guest (state values, call replies) stay valid until
+ * the context is freed. */
+#ifndef ACTR_INVOCATION_H
+#define ACTR_INVOCATION_H
+
+#include <glib.h>
+#include <actr/store.h>
+#include <actr/workload.h>
+
+/* Implemented by the node runtime for call/tell/discover.  Each returns 0 or
+ * a wire error code, with a detail message in *message (transfer full). */
+typedef struct {
+  int32_t (*call)(gpointer data, ActrInvocationCtx *ctx, const char *target, const char *route_key,
+                  const guint8 *payload, gsize len, gint64 timeout_ms, GBytes **reply,
+                  char **message);
+  int32_t (*tell)(gpointer data, ActrInvocationCtx *ctx, const char *target, const char *route_key,
+                  const guint8 *payload, gsize len, char **message);
+  int32_t (*discover)(gpointer data, ActrInvocationCtx *ctx, const char *actr_type, char **actr_id,
+                      char **message);
+} ActrInvocationRouter;
+
+/* A context for one request.  @store (nullable: no durable state) is read
+ * for state_get; the ids are copied (caller_id and request_id nullable). */
+ActrInvocationCtx *actr_invocation_new(ActrStore *store, const char *self_id, const char *caller_id,
+                                       const char *request_id);
+void actr_invocation_free(ActrInvocationCtx *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrInvocationCtx, actr_invocation_free)
+
+void actr_invocation_set_router(ActrInvocationCtx *ctx, const ActrInvocationRouter *router,
+                                gpointer data);
+
+/* The host table to give to actr_workload_init(); static, valid forever. */
+const ActrHostApi *actr_invocation_host_api(void);
+
+/* After the handler returned @status: TRUE when it answered successfully
+ * (status 0 and no fail()), with the response in @response (transfer full;
+ * an empty payload when it never called respond()).  Otherwise FALSE with
+ * the wire error in @error (ACTR_ERROR domain; a status the guest returned
+ * without fail() becomes that code, or 10010 for a code outside
+ * 10001–10011). */
+gboolean actr_invocation_finish(ActrInvocationCtx *ctx, int32_t status, GBytes **response,
+                                GError **error);
+
+/* The state writes to commit with the ack (transfer container: the array;
+ * keys and values stay owned by @ctx).  Empty after a failed handler. */
+GArray *actr_invocation_state_writes(ActrInvocationCtx *ctx);
+
+#endif /* ACTR_INVOCATION_H */
