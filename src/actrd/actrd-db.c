@@ -514,24 +514,38 @@ actrd_db_realm_get(ActrdDb *db, guint32 id, ActrdRealm **out, GError **error)
   return FALSE;
 }
 
+/* Steps @stmt (prepared and bound by the caller), mapping each row with
+ * @from_row into a new array freed with @free_func.  Returns (transfer
+ * full) the array, or NULL with @error ("cannot @what") on failure. */
+typedef gpointer (*RowMapper)(sqlite3_stmt *stmt);
+
+static GPtrArray *
+collect_rows(ActrdDb *db, sqlite3_stmt *stmt, RowMapper from_row, GDestroyNotify free_func,
+             const char *what, GError **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(free_func);
+  int rc;
+
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+    g_ptr_array_add(list, from_row(stmt));
+  sqlite3_reset(stmt);
+  if (rc != SQLITE_DONE) {
+    db_fail(db, error, what);
+    return NULL;
+  }
+  return g_steal_pointer(&list);
+}
+
 GPtrArray *
 actrd_db_realm_list(ActrdDb *db, GError **error)
 {
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)actrd_realm_free);
   sqlite3_stmt *stmt = query(db, Q_REALM_LIST, error);
-  int rc;
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, now_secs());
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    g_ptr_array_add(list, realm_from_row(stmt));
-  sqlite3_reset(stmt);
-  if (rc != SQLITE_DONE) {
-    db_fail(db, error, "list realms");
-    return NULL;
-  }
-  return g_steal_pointer(&list);
+  return collect_rows(db, stmt, (RowMapper)realm_from_row, (GDestroyNotify)actrd_realm_free,
+                      "list realms", error);
 }
 
 /* Runs an UPDATE on one realm; NOT_FOUND when no row changed. */
@@ -695,40 +709,37 @@ actrd_db_acl_add(ActrdDb *db, const ActrdAclRule *rule, gint64 *id_out, GError *
   return TRUE;
 }
 
+static ActrdAclRule *
+acl_rule_from_row(sqlite3_stmt *stmt)
+{
+  ActrdAclRule *rule = g_new0(ActrdAclRule, 1);
+
+  rule->id = sqlite3_column_int64(stmt, 0);
+  rule->realm_id = (guint32)sqlite3_column_int64(stmt, 1);
+  rule->source_realm_id = (guint32)sqlite3_column_int64(stmt, 2);
+  rule->any_source =
+      sqlite3_column_int(stmt, 3) != 0 || sqlite3_column_type(stmt, 2) == SQLITE_NULL;
+  rule->from_type = column_text(stmt, 4);
+  rule->to_type = column_text(stmt, 5);
+  rule->allow = sqlite3_column_int(stmt, 6) != 0;
+  if (rule->from_type == NULL)
+    rule->from_type = g_strdup("");
+  if (rule->to_type == NULL)
+    rule->to_type = g_strdup("");
+  return rule;
+}
+
 GPtrArray *
 actrd_db_acl_list(ActrdDb *db, guint32 realm_id, GError **error)
 {
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)actrd_acl_rule_free);
   sqlite3_stmt *stmt = query(db, realm_id != 0 ? Q_ACL_LIST_REALM : Q_ACL_LIST, error);
-  int rc;
 
   if (stmt == NULL)
     return NULL;
   if (realm_id != 0)
     sqlite3_bind_int64(stmt, 1, realm_id);
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    ActrdAclRule *rule = g_new0(ActrdAclRule, 1);
-
-    rule->id = sqlite3_column_int64(stmt, 0);
-    rule->realm_id = (guint32)sqlite3_column_int64(stmt, 1);
-    rule->source_realm_id = (guint32)sqlite3_column_int64(stmt, 2);
-    rule->any_source =
-        sqlite3_column_int(stmt, 3) != 0 || sqlite3_column_type(stmt, 2) == SQLITE_NULL;
-    rule->from_type = column_text(stmt, 4);
-    rule->to_type = column_text(stmt, 5);
-    rule->allow = sqlite3_column_int(stmt, 6) != 0;
-    if (rule->from_type == NULL)
-      rule->from_type = g_strdup("");
-    if (rule->to_type == NULL)
-      rule->to_type = g_strdup("");
-    g_ptr_array_add(list, rule);
-  }
-  sqlite3_reset(stmt);
-  if (rc != SQLITE_DONE) {
-    db_fail(db, error, "list ACL rules");
-    return NULL;
-  }
-  return g_steal_pointer(&list);
+  return collect_rows(db, stmt, (RowMapper)acl_rule_from_row, (GDestroyNotify)actrd_acl_rule_free,
+                      "list ACL rules", error);
 }
 
 gboolean
@@ -1090,20 +1101,12 @@ actrd_db_mfr_add(ActrdDb *db, const char *manufacturer, const char *key_id,
 GPtrArray *
 actrd_db_mfr_list(ActrdDb *db, GError **error)
 {
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)actrd_mfr_key_free);
   sqlite3_stmt *stmt = query(db, Q_MFR_LIST, error);
-  int rc;
 
   if (stmt == NULL)
     return NULL;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    g_ptr_array_add(list, mfr_from_row(stmt));
-  sqlite3_reset(stmt);
-  if (rc != SQLITE_DONE) {
-    db_fail(db, error, "list manufacturer keys");
-    return NULL;
-  }
-  return g_steal_pointer(&list);
+  return collect_rows(db, stmt, (RowMapper)mfr_from_row, (GDestroyNotify)actrd_mfr_key_free,
+                      "list manufacturer keys", error);
 }
 
 gboolean
