@@ -9,5 +9,6 @@
 #include <actr/config.h>
 #include <actr/store.h>
 #include <actr/identity.h>
+#include <actr/node.h>
 
 #endif /* ACTR_H */

@@ -26,7 +26,7 @@
  *   dedup_max_entries and [hyper] mailbox_backpressure_threshold (a
  *   programmatic-only field in the reference);
  * - a file without any trust anchor loads, with trust kind dev_only and a
- *   g_message notice, and trust_source = ACTR_TRUST_SOURCE_DEFAULT (the
+ *   g_info notice (shown with -v), and trust_source = ACTR_TRUST_SOURCE_DEFAULT (the
  *   reference refuses such a file when it builds the node; a runtime that
  *   verifies signed packages should refuse a defaulted anchor too).
  *

@@ -17,6 +17,7 @@
 #include "cli-common.h"
 #include "cmd-dlq.h"
 #include "cmd-mailbox.h"
+#include "cmd-node.h"
 
 typedef struct {
   const char *name;
@@ -43,7 +44,35 @@ static const char *const dlq_synopsis[] = {
     NULL,
 };
 
+static const char *const run_synopsis[] = {
+    "run      --config FILE [--workload PATH] [--type MFR:NAME:VERSION]",
+    NULL,
+};
+static const char *const call_synopsis[] = {
+    "call     --config FILE TARGET ROUTE [--data TEXT | --data-file PATH | --data -] "
+    "[--timeout MS] [--request-id ID] [--json]",
+    NULL,
+};
+static const char *const tell_synopsis[] = {
+    "tell     --config FILE TARGET ROUTE [--data ...] [--request-id ID]",
+    NULL,
+};
+static const char *const discover_synopsis[] = {
+    "discover --config FILE [TYPE] [--manufacturer M] [--json]",
+    NULL,
+};
+static const char *const ping_synopsis[] = {
+    "ping     --config FILE TARGET [--count N] [--interval MS]",
+    NULL,
+};
+
 static const ActrCliCommand commands[] = {
+    {"run", "run a node with a workload", run_synopsis, actr_cmd_run},
+    {"call", "call a route on an actor and print the reply", call_synopsis, actr_cmd_call},
+    {"tell", "send a one-way message to an actor", tell_synopsis, actr_cmd_tell},
+    {"discover", "list actor types, or find an instance of one", discover_synopsis,
+     actr_cmd_discover},
+    {"ping", "measure round trips to an actor", ping_synopsis, actr_cmd_ping},
     {"mailbox", "inspect a node's inbox (read-only)", mailbox_synopsis, actr_cmd_mailbox},
     {"dlq", "inspect and manage a node's dead-letter queue", dlq_synopsis, actr_cmd_dlq},
     {NULL, NULL, NULL, NULL},

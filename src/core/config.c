@@ -975,9 +975,9 @@ config_read(ActrConfig *config, const ActrTomlValue *root, GError **error)
   load_scripts(&sec, config);
 
   if (config->n_trust == 0) {
-    g_message("%s: no trust anchor ([hyper.trust] or [[trust]]): using kind \"dev_only\", "
-              "which accepts unsigned packages",
-              config->origin);
+    g_info("%s: no trust anchor ([hyper.trust] or [[trust]]): using kind \"dev_only\", "
+           "which accepts unsigned packages",
+           config->origin);
     config->trust_source = ACTR_TRUST_SOURCE_DEFAULT;
     config->trust = g_new0(ActrTrustAnchor, 1);
     config->trust[0].kind = ACTR_TRUST_DEV_ONLY;

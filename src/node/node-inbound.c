@@ -1,0 +1,690 @@
+/* actr — the node's inbound side: the gate every received frame passes
+ * (I/O thread), the reply path, and the workload thread with its mailbox
+ * loop.  See node-private.h.
+ *
+ * The hot path of one request:
+ *   I/O:      frame → decode → response? (pending map) → ACL → inbox
+ *             enqueue (group commit on this loop) → wake the workload thread
+ *   workload: dequeue → decode → handler → reply + state + ack in one
+ *             commit → post the reply
+ *   I/O:      send the reply on the link the request came on.
+ */
+#include "node-private.h"
+
+#include <string.h>
+
+#include "actr-id.h"
+
+/* Back-off after a store failure in the mailbox loop (runtime.md §12.2). */
+#define STORE_ERROR_BACKOFF_US G_USEC_PER_SEC
+
+typedef enum {
+  WORK_MAILBOX,
+  WORK_ON_START,
+  WORK_ON_READY,
+  WORK_STOP,
+} WorkKind;
+
+typedef struct {
+  WorkKind kind;
+  GSourceFunc done; /* WORK_STOP: posted to the I/O thread when the thread ends */
+  gpointer done_data;
+} WorkItem;
+
+/* The trace context of the request being handled (workload thread), so that
+ * calls a handler makes continue its trace. */
+static __thread gboolean current_trace_set;
+static __thread ActrTraceContext current_trace;
+
+/* ---- replies ------------------------------------------------------------------- */
+
+/* Encodes a reply to @request: @payload on success, else @error. */
+static GBytes *
+reply_encode(const Actr__RpcEnvelope *request, GBytes *payload, const GError *error)
+{
+  Actr__RpcEnvelope env = ACTR__RPC_ENVELOPE__INIT;
+  Actr__ErrorResponse err = ACTR__ERROR_RESPONSE__INIT;
+
+  env.route_key = request->route_key;
+  env.request_id = request->request_id;
+  env.timeout_ms = ACTR_NODE_REPLY_TIMEOUT_MS;
+  env.traceparent = request->traceparent;
+  env.tracestate = request->tracestate;
+  env.has_direction = TRUE;
+  env.direction = ACTR__RPC_ENVELOPE__DIRECTION__RESPONSE;
+  if (error != NULL) {
+    err.code = actr_error_wire_code(error);
+    err.message = error->message;
+    env.error = &err;
+  } else {
+    gsize len = 0;
+    env.has_payload = TRUE;
+    env.payload.data = payload ? (guint8 *)g_bytes_get_data(payload, &len) : NULL;
+    env.payload.len = len;
+  }
+  return actr_rpc_envelope_encode(&env);
+}
+
+static void
+send_reply_on(ActrPeerLink *link, GBytes *reply)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data(reply, &len);
+
+  if (actr_peer_link_send(link, ACTR_LANE_RPC_RELIABLE, data, len) != ACTR_OK)
+    g_debug("node: reply to %s not sent (link closed); a retry gets the stored reply",
+            link->peer_text);
+}
+
+static void
+reply_error_on(ActrPeerLink *link, const Actr__RpcEnvelope *request, ActrErrorCode code,
+               const char *message)
+{
+  g_autoptr(GError) error = actr_error_new(code, "%s", message);
+  g_autoptr(GBytes) reply = reply_encode(request, NULL, error);
+
+  send_reply_on(link, reply);
+}
+
+typedef struct {
+  ActrNode *node;
+  char *request_id;
+  char *caller_text; /* NULL: a local call */
+  GBytes *reply;
+} ReplyItem;
+
+static void
+reply_item_free(gpointer data)
+{
+  ReplyItem *r = data;
+  g_free(r->request_id);
+  g_free(r->caller_text);
+  g_bytes_unref(r->reply);
+  g_free(r);
+}
+
+static gboolean
+reply_on_io(gpointer data)
+{
+  ReplyItem *r = data;
+  ActrNode *node = r->node;
+  ActrPeerLink *link = NULL;
+
+  if (node_outbound_complete_local(node, r->request_id, r->reply))
+    return G_SOURCE_REMOVE;
+  gpointer key = NULL;
+  if (g_hash_table_steal_extended(node->reply_routes, r->request_id, &key, (gpointer *)&link))
+    g_free(key);
+  g_autoptr(ActrPeerLink) owned = link; /* the route's reference */
+  if (link == NULL || !actr_peer_link_is_open(link))
+    link = r->caller_text ? node_outbound_reply_link(node, r->caller_text) : NULL;
+  if (link != NULL)
+    send_reply_on(link, r->reply);
+  else
+    g_debug("node: no link to %s for the reply to %s; a retry gets the stored reply",
+            r->caller_text ? r->caller_text : "(local)", r->request_id);
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands a committed reply to the I/O thread (workload thread). */
+static void
+post_reply(ActrNode *node, const char *request_id, const char *caller_text, GBytes *reply)
+{
+  ReplyItem *r = g_new0(ReplyItem, 1);
+  r->node = node;
+  r->request_id = g_strdup(request_id);
+  r->caller_text = g_strdup(caller_text);
+  r->reply = g_bytes_ref(reply);
+  node_post(node, reply_on_io, r, reply_item_free);
+}
+
+/* ---- the gate (I/O thread) ------------------------------------------------------- */
+
+typedef struct {
+  ActrNode *node;
+  ActrPeerLink *link; /* ref */
+  char *request_id;
+  gboolean tell;
+  Actr__RpcEnvelope *request; /* for error replies */
+} Admission;
+
+static void
+admission_free(Admission *a)
+{
+  actr_peer_link_unref(a->link);
+  g_free(a->request_id);
+  actr_rpc_envelope_free(a->request);
+  g_free(a);
+}
+
+static void
+on_enqueued(ActrStore *store, const ActrEnqueueResult *result, const GError *error,
+            gpointer user_data)
+{
+  Admission *a = user_data;
+  ActrNode *node = a->node;
+  static gint warned;
+
+  if (error != NULL) {
+    if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
+      g_warning("node: inbox refused a request: %s (callers get 10001 and retry)", error->message);
+    if (!a->tell)
+      reply_error_on(a->link, a->request, ACTR_ERROR_UNAVAILABLE, "inbox unavailable");
+    admission_free(a);
+    return;
+  }
+  g_atomic_int_set(&warned, 0);
+  switch (result->outcome) {
+  case ACTR_ENQUEUE_ACCEPTED:
+  case ACTR_ENQUEUE_DUPLICATE_PENDING:
+    /* The reply goes where the latest copy came from (a retry may use a new
+     * connection). */
+    if (!a->tell && !node_is_stopping(node))
+      g_hash_table_replace(node->reply_routes, g_strdup(a->request_id),
+                           actr_peer_link_ref(a->link));
+    if (result->outcome == ACTR_ENQUEUE_ACCEPTED)
+      node_mailbox_wake(node);
+    break;
+  case ACTR_ENQUEUE_DUPLICATE_DONE:
+    if (a->tell)
+      break;
+    if (result->completion == ACTR_COMPLETION_REPLIED && result->response != NULL)
+      send_reply_on(a->link, result->response);
+    else if (result->completion == ACTR_COMPLETION_DEAD_LETTERED)
+      reply_error_on(a->link, a->request, ACTR_ERROR_INTERNAL,
+                     "the request was moved to the dead-letter queue");
+    break;
+  }
+  admission_free(a);
+}
+
+static void
+warn_undecodable(const char *peer, const GError *error)
+{
+  static gint count;
+  gint n = g_atomic_int_add(&count, 1);
+  /* Logged once, then at every power of ten: bad input must not flood logs. */
+  if (n == 0 || n == 9 || n == 99 || n == 999 || n == 9999 || n == 99999)
+    g_warning("node: undecodable envelope from %s dropped (%d so far): %s", peer, n + 1,
+              error->message);
+}
+
+void
+node_gate_frame(ActrNode *node, ActrPeerLink *link, ActrLane lane, GBytes *payload,
+                const ActrId *peer)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(payload, &len);
+
+  if (lane != ACTR_LANE_RPC_RELIABLE && lane != ACTR_LANE_RPC_SIGNAL) {
+    g_debug("node: data stream frame from %s dropped: no stream is registered", link->peer_text);
+    return;
+  }
+  g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(data, len, &error);
+  if (env == NULL) {
+    warn_undecodable(link->peer_text, error);
+    return;
+  }
+  Actr__RpcEnvelope__Direction dir = actr_rpc_envelope_get_direction(env);
+  if (dir == ACTR__RPC_ENVELOPE__DIRECTION__RESPONSE) {
+    if (!node_outbound_complete(node, env))
+      g_debug("node: late or unknown response %s from %s dropped", env->request_id,
+              link->peer_text);
+    return;
+  }
+  if (dir == ACTR__RPC_ENVELOPE__DIRECTION__UNSPECIFIED && node_outbound_complete(node, env))
+    return; /* a baseline peer's response, recognised by its request id */
+  if (peer == NULL) {
+    /* A request over a link we dialled: not serviced, as at baseline
+     * (wire.md §6), because the dialler never authenticated the listener. */
+    g_debug("node: request %s on an outbound link to %s ignored", env->request_id, link->peer_text);
+    return;
+  }
+  gboolean tell = dir == ACTR__RPC_ENVELOPE__DIRECTION__TELL ||
+                  (dir == ACTR__RPC_ENVELOPE__DIRECTION__UNSPECIFIED && env->timeout_ms == 0);
+
+  g_autofree char *reason = NULL;
+  if (actr_acl_check(node->acl, peer, &reason) == ACTR_ACL_DECISION_DENY) {
+    g_message("node: acl_denied: %s calling %s: %s", link->peer_text, env->route_key, reason);
+    if (!tell)
+      reply_error_on(link, env, ACTR_ERROR_PERMISSION_DENIED, reason);
+    return;
+  }
+  if (strcmp(env->route_key, ACTR_NODE_PING_ROUTE) == 0) {
+    if (!tell) {
+      g_autoptr(GBytes) echo = g_bytes_new(env->payload.data, env->payload.len);
+      g_autoptr(GBytes) reply = reply_encode(env, echo, NULL);
+      send_reply_on(link, reply);
+    }
+    return;
+  }
+  if (node->store == NULL) {
+    if (!tell) {
+      g_autofree char *why = g_strdup_printf("%s (this node runs no workload)", env->route_key);
+      reply_error_on(link, env, ACTR_ERROR_UNKNOWN_ROUTE, why);
+    }
+    return;
+  }
+  if (node_is_stopping(node)) {
+    if (!tell)
+      reply_error_on(link, env, ACTR_ERROR_UNAVAILABLE, "the node is shutting down");
+    return;
+  }
+
+  g_autoptr(GBytes) sender = actr_id_encode(peer);
+  ActrInboundMessage msg = {
+      .priority = lane == ACTR_LANE_RPC_SIGNAL ? ACTR_PRIORITY_HIGH : ACTR_PRIORITY_NORMAL,
+      .request_id = env->request_id,
+      .sender = sender,
+      .envelope = payload,
+  };
+  Admission *a = g_new0(Admission, 1);
+  a->node = node;
+  a->link = actr_peer_link_ref(link);
+  a->request_id = g_strdup(env->request_id);
+  a->tell = tell;
+  a->request = g_steal_pointer(&env);
+  actr_store_enqueue_async(node->store, &msg, node->io_context, on_enqueued, a);
+}
+
+void
+node_gate_link_closed(ActrNode *node, ActrPeerLink *link)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init(&iter, node->reply_routes);
+  while (g_hash_table_iter_next(&iter, NULL, &value)) {
+    if (value == link)
+      g_hash_table_iter_remove(&iter);
+  }
+}
+
+/* ---- backpressure watchdog ------------------------------------------------------- */
+
+static gboolean
+emit_backpressure(gpointer data)
+{
+  ActrNode *node = data;
+  guint64 depth = (guint64)g_atomic_int_get(&node->queued_depth);
+
+  g_warning("node: mailbox backpressure: %" G_GUINT64_FORMAT " queued (threshold %u)", depth,
+            node->backpressure_threshold);
+  node_emit(node, ACTR_NODE_EVENT_MAILBOX_BACKPRESSURE, NULL, depth);
+  return G_SOURCE_REMOVE;
+}
+
+void
+node_depth_observer(guint64 queued, gpointer user_data)
+{
+  ActrNode *node = user_data;
+
+  g_atomic_int_set(&node->queued_depth, (gint)MIN(queued, (guint64)G_MAXINT));
+  if (queued >= node->backpressure_threshold) {
+    if (g_atomic_int_compare_and_exchange(&node->backpressure_raised, 0, 1))
+      node_post(node, emit_backpressure, node, NULL);
+  } else if (g_atomic_int_compare_and_exchange(&node->backpressure_raised, 1, 0)) {
+    g_message("node: mailbox backpressure cleared (%" G_GUINT64_FORMAT " queued)", queued);
+  }
+}
+
+/* ---- routing for handlers (workload thread) -------------------------------------- */
+
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GBytes *reply;
+  GError *error;
+} Wait;
+
+static void
+wait_done(OutCall *call, GBytes *reply, const GError *error, gpointer data)
+{
+  Wait *w = data;
+  g_mutex_lock(&w->lock);
+  w->reply = reply ? g_bytes_ref(reply) : NULL;
+  w->error = error ? g_error_copy(error) : NULL;
+  w->done = TRUE;
+  g_cond_signal(&w->cond);
+  g_mutex_unlock(&w->lock);
+}
+
+static gboolean
+is_self_target(ActrNode *node, const char *target)
+{
+  if (strcmp(target, "local") == 0)
+    return TRUE;
+  g_autofree char *self = NULL;
+  node_get_identity(node, NULL, &self, NULL);
+  return g_strcmp0(self, target) == 0;
+}
+
+/* Runs one outbound operation for a handler and blocks until it ends. */
+static int32_t
+handler_route(ActrNode *node, gboolean tell, const char *target, const char *route_key,
+              const guint8 *payload, gsize len, gint64 timeout_ms, GBytes **reply, char **message)
+{
+  Wait w = {0};
+  char traceparent[ACTR_TRACEPARENT_LEN + 1];
+  ActrTraceContext child;
+  ActrCallOptions options = {.timeout_ms = timeout_ms, .traceparent = traceparent};
+
+  if (is_self_target(node, target)) {
+    *message = g_strdup("a handler cannot call its own actor: the call would wait for itself");
+    return ACTR_ERROR_INVALID_ARGUMENT;
+  }
+  if (current_trace_set)
+    actr_trace_context_child(&current_trace, &child);
+  else
+    actr_trace_context_new_root(&child);
+  actr_trace_context_format(&child, traceparent);
+
+  g_autoptr(GBytes) body = g_bytes_new(payload, len);
+  g_mutex_init(&w.lock);
+  g_cond_init(&w.cond);
+  OutCall *call = out_call_new(node, tell, target, route_key, body, &options, wait_done, &w, NULL);
+  out_call_set_from_handler(call, TRUE);
+  out_call_submit(call);
+  g_mutex_lock(&w.lock);
+  while (!w.done)
+    g_cond_wait(&w.cond, &w.lock);
+  g_mutex_unlock(&w.lock);
+  g_mutex_clear(&w.lock);
+  g_cond_clear(&w.cond);
+  if (w.error != NULL) {
+    int32_t code = (int32_t)actr_error_wire_code(w.error);
+    *message = g_strdup(w.error->message);
+    g_error_free(w.error);
+    return code;
+  }
+  if (reply != NULL)
+    *reply = w.reply;
+  else if (w.reply != NULL)
+    g_bytes_unref(w.reply);
+  return ACTR_WORKLOAD_OK;
+}
+
+static int32_t
+router_call(gpointer data, ActrInvocationCtx *ctx, const char *target, const char *route_key,
+            const guint8 *payload, gsize len, gint64 timeout_ms, GBytes **reply, char **message)
+{
+  return handler_route(data, FALSE, target, route_key, payload, len, timeout_ms, reply, message);
+}
+
+static int32_t
+router_tell(gpointer data, ActrInvocationCtx *ctx, const char *target, const char *route_key,
+            const guint8 *payload, gsize len, char **message)
+{
+  return handler_route(data, TRUE, target, route_key, payload, len, 0, NULL, message);
+}
+
+static int32_t
+router_discover(gpointer data, ActrInvocationCtx *ctx, const char *actr_type, char **actr_id,
+                char **message)
+{
+  g_autoptr(GError) error = NULL;
+
+  *actr_id = node_discover_blocking(data, actr_type, &error);
+  if (*actr_id != NULL)
+    return ACTR_WORKLOAD_OK;
+  *message = g_strdup(error->message);
+  return (int32_t)actr_error_wire_code(error);
+}
+
+static const ActrInvocationRouter handler_router = {
+    .call = router_call,
+    .tell = router_tell,
+    .discover = router_discover,
+};
+
+static ActrInvocationCtx *
+invocation_new(ActrNode *node, const char *caller_text, const char *request_id)
+{
+  g_autofree char *self = NULL;
+
+  node_get_identity(node, NULL, &self, NULL);
+  ActrInvocationCtx *ctx = actr_invocation_new(node->store, self, caller_text, request_id);
+  actr_invocation_set_router(ctx, &handler_router, node);
+  return ctx;
+}
+
+/* ---- the mailbox loop (workload thread) ------------------------------------------ */
+
+/* Handles one dequeued message to completion: run, commit, reply. */
+static void
+process_message(ActrNode *node, ActrStoreMessage *msg)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(msg->envelope, &len);
+  g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(data, len, &error);
+
+  if (env == NULL) {
+    g_autofree char *why = g_strdup_printf("Protobuf decode failed: %s", error->message);
+    g_clear_error(&error);
+    if (!actr_store_dead_letter(node->store, msg->id, "protobuf_decode", why, NULL, &error))
+      g_warning("node: cannot dead-letter message %" G_GINT64_FORMAT ": %s", msg->id,
+                error->message);
+    return;
+  }
+  g_autofree char *caller_text = NULL;
+  if (msg->sender != NULL) {
+    g_auto(ActrId) caller = {0};
+    gsize slen;
+    const guint8 *sdata = g_bytes_get_data(msg->sender, &slen);
+    if (actr_id_decode(sdata, slen, &caller, NULL))
+      caller_text = actr_id_to_string(&caller);
+  }
+  Actr__RpcEnvelope__Direction dir = actr_rpc_envelope_get_direction(env);
+  gboolean tell = dir == ACTR__RPC_ENVELOPE__DIRECTION__TELL ||
+                  (dir == ACTR__RPC_ENVELOPE__DIRECTION__UNSPECIFIED && env->timeout_ms == 0);
+
+  current_trace_set =
+      env->traceparent != NULL && actr_trace_context_parse(env->traceparent, &current_trace);
+  g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, caller_text, env->request_id);
+  int32_t status = actr_workload_handle(node->workload, ctx, env->route_key, env->payload.data,
+                                        env->payload.len);
+  current_trace_set = FALSE;
+  g_autoptr(GBytes) response = NULL;
+  g_autoptr(GError) failure = NULL;
+  if (!actr_invocation_finish(ctx, status, &response, &failure))
+    g_debug("node: %s %s failed: %s", env->route_key, env->request_id, failure->message);
+  g_autoptr(GBytes) reply = tell ? NULL : reply_encode(env, response, failure);
+  g_autoptr(GArray) writes = actr_invocation_state_writes(ctx);
+
+  if (!actr_store_ack_with_state(node->store, msg->id, reply, (ActrStateWrite *)writes->data,
+                                 writes->len, &error)) {
+    /* Nothing of this run is committed: the message goes back to the queue
+     * and runs again once the store recovers (disk full, ...). */
+    g_warning("node: cannot commit the result of %s: %s; it will run again", env->request_id,
+              error->message);
+    g_clear_error(&error);
+    if (!actr_store_requeue(node->store, msg->id, &error))
+      g_warning("node: cannot requeue message %" G_GINT64_FORMAT ": %s", msg->id, error->message);
+    g_usleep(STORE_ERROR_BACKOFF_US);
+    return;
+  }
+  if (reply != NULL)
+    post_reply(node, env->request_id, caller_text, reply);
+}
+
+static void
+mailbox_drain(ActrNode *node)
+{
+  while (!node_is_stopping(node)) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) batch = actr_store_dequeue(node->store, ACTR_NODE_MAILBOX_BATCH, &error);
+
+    if (batch == NULL) {
+      g_warning("node: mailbox dequeue failed: %s (retrying in 1 s)", error->message);
+      g_usleep(STORE_ERROR_BACKOFF_US);
+      continue;
+    }
+    if (batch->len == 0)
+      return;
+    for (guint i = 0; i < batch->len; i++) {
+      ActrStoreMessage *msg = g_ptr_array_index(batch, i);
+      if (node_is_stopping(node)) {
+        /* Not started: back to the queue for the next run, uncharged. */
+        g_autoptr(GError) requeue_error = NULL;
+        if (!actr_store_requeue(node->store, msg->id, &requeue_error))
+          g_debug("node: requeue at shutdown: %s", requeue_error->message);
+        continue;
+      }
+      process_message(node, msg);
+    }
+  }
+}
+
+void
+node_mailbox_wake(ActrNode *node)
+{
+  if (node->work_queue == NULL || node->workload_thread == NULL)
+    return;
+  if (!g_atomic_int_compare_and_exchange(&node->mailbox_wake_pending, 0, 1))
+    return;
+  WorkItem *item = g_new0(WorkItem, 1);
+  item->kind = WORK_MAILBOX;
+  g_async_queue_push(node->work_queue, item);
+}
+
+/* ---- lifecycle on the workload thread --------------------------------------------- */
+
+typedef struct {
+  ActrNode *node;
+  GError *error;
+} StartResult;
+
+static gboolean
+start_result_on_io(gpointer data)
+{
+  StartResult *r = data;
+  node_start_continue(r->node, g_steal_pointer(&r->error));
+  g_free(r);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_on_start(ActrNode *node)
+{
+  StartResult *r = g_new0(StartResult, 1);
+  g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_start");
+
+  r->node = node;
+  if (!actr_workload_on_start(node->workload, ctx, &r->error))
+    g_prefix_error(&r->error, "workload on_start failed: ");
+  node_post(node, start_result_on_io, r, NULL);
+}
+
+typedef struct {
+  ActrNode *node;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GError *error;
+} InitSync;
+
+static gpointer
+workload_thread_main(gpointer data)
+{
+  InitSync *init = data;
+  ActrNode *node = init->node;
+  GError *error = NULL;
+
+  gboolean ok = actr_workload_init(node->workload, actr_invocation_host_api(), &error);
+  g_mutex_lock(&init->lock);
+  init->error = error;
+  init->done = TRUE;
+  g_cond_signal(&init->cond);
+  g_mutex_unlock(&init->lock);
+  if (!ok)
+    return NULL;
+
+  for (;;) {
+    WorkItem *item = g_async_queue_pop(node->work_queue);
+    switch (item->kind) {
+    case WORK_MAILBOX:
+      g_atomic_int_set(&node->mailbox_wake_pending, 0);
+      mailbox_drain(node);
+      break;
+    case WORK_ON_START:
+      run_on_start(node);
+      break;
+    case WORK_ON_READY: {
+      g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_ready");
+      actr_workload_on_ready(node->workload, ctx);
+      break;
+    }
+    case WORK_STOP: {
+      g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_stop");
+      actr_workload_on_stop(node->workload, ctx);
+      node_post(node, item->done, item->done_data, NULL);
+      g_free(item);
+      /* Whatever is still queued (wake-ups) is dropped. */
+      while ((item = g_async_queue_try_pop(node->work_queue)) != NULL)
+        g_free(item);
+      return NULL;
+    }
+    }
+    g_free(item);
+  }
+}
+
+gboolean
+node_workload_thread_start(ActrNode *node, GError **error)
+{
+  InitSync init = {.node = node};
+
+  g_mutex_init(&init.lock);
+  g_cond_init(&init.cond);
+  GThread *thread = g_thread_new("actr-workload", workload_thread_main, &init);
+  g_mutex_lock(&init.lock);
+  while (!init.done)
+    g_cond_wait(&init.cond, &init.lock);
+  g_mutex_unlock(&init.lock);
+  g_mutex_clear(&init.lock);
+  g_cond_clear(&init.cond);
+  if (init.error != NULL) {
+    g_thread_join(thread);
+    g_propagate_error(error, init.error);
+    return FALSE;
+  }
+  g_mutex_lock(&node->lock);
+  node->workload_thread = thread;
+  g_mutex_unlock(&node->lock);
+  return TRUE;
+}
+
+static void
+push_work(ActrNode *node, WorkKind kind, GSourceFunc done, gpointer done_data)
+{
+  WorkItem *item = g_new0(WorkItem, 1);
+  item->kind = kind;
+  item->done = done;
+  item->done_data = done_data;
+  g_async_queue_push(node->work_queue, item);
+}
+
+void
+node_workload_on_start_async(ActrNode *node)
+{
+  if (node->workload_thread == NULL) {
+    node_start_continue(node, NULL);
+    return;
+  }
+  push_work(node, WORK_ON_START, NULL, NULL);
+}
+
+void
+node_workload_on_ready(ActrNode *node)
+{
+  push_work(node, WORK_ON_READY, NULL, NULL);
+}
+
+void
+node_workload_stop(ActrNode *node, GSourceFunc done, gpointer data)
+{
+  push_work(node, WORK_STOP, done, data);
+}

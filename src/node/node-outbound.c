@@ -1,0 +1,1041 @@
+/* actr — the node's outbound side: routing a call to a peer, links to
+ * peers, the pending-request map, retries and timeouts.  Everything here
+ * runs on the I/O thread except out_call_new()/out_call_submit(), which
+ * any thread may call.  See node-private.h.
+ *
+ * A call's life: submit → route (type → ActrId through route candidates,
+ * cached; ActrId → ws_address) → link (dial once per peer, calls queue
+ * while it is dialled) → send with the request in the pending map →
+ * response (completes) | timeout (fails the call, keeps the link) | link
+ * lost or send failed (transient: retried with the same request_id and
+ * bytes after the lane's back-off, within the call's deadline).
+ */
+#include "node-private.h"
+
+#include <string.h>
+
+#include "actr-id.h"
+#include "peer-link-ws.h"
+
+/* Route candidates asked for when looking up one ActrId's address. */
+#define ID_LOOKUP_CANDIDATES 64
+
+struct _OutCall {
+  gint ref_count;
+  ActrNode *node;
+  gboolean tell;
+  gboolean from_handler;
+  gboolean local;     /* to our own workload, through the inbox */
+  gboolean completed; /* I/O */
+  char *target;
+  char *route_key;
+  char *request_id;
+  ActrLane lane;
+  gint64 timeout_ms;
+  GBytes *frame; /* the encoded envelope, sent unchanged on every attempt */
+  guint attempt;
+  guint timeout_source;
+  guint retry_source;
+  char *peer_text;       /* resolved target */
+  ActrPeerLink *sent_on; /* identity only, never dereferenced */
+  OutCallDone done;
+  gpointer done_data;
+  GDestroyNotify done_destroy;
+};
+
+struct _Peer {
+  char *id_text;
+  char *ws_url;           /* from route candidates; NULL when unknown */
+  ActrPeerLink *out_link; /* ref; a link we dialled */
+  GCancellable *dial_cancel;
+  gboolean resolving;  /* looking up ws_url */
+  GPtrArray *waiting;  /* OutCall * (refs) waiting for a link or an address */
+  GPtrArray *in_links; /* ActrPeerLink * (refs): the peer dialled us */
+};
+
+struct _TypeRoute {
+  char *type_text;
+  ActrType type;
+  char *id_text; /* last resolution, NULL when none */
+  gint64 expires_us;
+  gboolean resolving;
+  GPtrArray *waiting; /* OutCall * (refs) */
+};
+
+static void route_call(OutCall *call);
+
+/* ---- calls --------------------------------------------------------------------- */
+
+OutCall *
+out_call_new(ActrNode *node, gboolean tell, const char *target, const char *route_key,
+             GBytes *payload, const ActrCallOptions *options, OutCallDone done, gpointer done_data,
+             GDestroyNotify done_destroy)
+{
+  static const ActrCallOptions defaults = {0};
+  OutCall *call = g_new0(OutCall, 1);
+  Actr__RpcEnvelope env = ACTR__RPC_ENVELOPE__INIT;
+  char traceparent[ACTR_TRACEPARENT_LEN + 1];
+  ActrTraceContext trace;
+
+  if (options == NULL)
+    options = &defaults;
+  call->ref_count = 1;
+  call->node = node;
+  call->tell = tell;
+  call->target = g_strdup(target);
+  call->route_key = g_strdup(route_key);
+  call->request_id =
+      options->request_id != NULL ? g_strdup(options->request_id) : g_uuid_string_random();
+  call->lane =
+      options->lane == ACTR_NODE_LANE_RPC_SIGNAL ? ACTR_LANE_RPC_SIGNAL : ACTR_LANE_RPC_RELIABLE;
+  call->timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : ACTR_NODE_DEFAULT_TIMEOUT_MS;
+  call->done = done;
+  call->done_data = done_data;
+  call->done_destroy = done_destroy;
+
+  if (options->traceparent == NULL || !actr_trace_context_parse(options->traceparent, &trace))
+    actr_trace_context_new_root(&trace);
+  actr_trace_context_format(&trace, traceparent);
+
+  gsize len = 0;
+  env.route_key = call->route_key;
+  env.request_id = call->request_id;
+  env.has_payload = TRUE;
+  env.payload.data = payload ? (guint8 *)g_bytes_get_data(payload, &len) : NULL;
+  env.payload.len = len;
+  env.timeout_ms = tell ? 0 : call->timeout_ms;
+  env.traceparent = traceparent;
+  env.has_direction = TRUE;
+  env.direction =
+      tell ? ACTR__RPC_ENVELOPE__DIRECTION__TELL : ACTR__RPC_ENVELOPE__DIRECTION__REQUEST;
+  call->frame = actr_rpc_envelope_encode(&env);
+  return call;
+}
+
+OutCall *
+out_call_ref(OutCall *call)
+{
+  g_atomic_int_inc(&call->ref_count);
+  return call;
+}
+
+void
+out_call_unref(OutCall *call)
+{
+  if (call == NULL || !g_atomic_int_dec_and_test(&call->ref_count))
+    return;
+  if (call->done_destroy != NULL)
+    call->done_destroy(call->done_data);
+  g_free(call->target);
+  g_free(call->route_key);
+  g_free(call->request_id);
+  g_free(call->peer_text);
+  g_bytes_unref(call->frame);
+  g_free(call);
+}
+
+void
+out_call_set_from_handler(OutCall *call, gboolean from_handler)
+{
+  call->from_handler = from_handler;
+}
+
+const char *
+out_call_get_request_id(OutCall *call)
+{
+  return call->request_id;
+}
+
+/* Ends @call once: reports the result and drops the I/O thread's ref. */
+static void
+complete(OutCall *call, GBytes *reply, const GError *error)
+{
+  ActrNode *node = call->node;
+
+  if (call->completed)
+    return;
+  call->completed = TRUE;
+  node_source_clear(node, &call->timeout_source);
+  node_source_clear(node, &call->retry_source);
+  if (!call->tell && node->pending != NULL &&
+      g_hash_table_lookup(node->pending, call->request_id) == call)
+    g_hash_table_remove(node->pending, call->request_id);
+  call->done(call, reply, error, call->done_data);
+  out_call_unref(call);
+}
+
+static void fail(OutCall *call, ActrErrorCode code, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+fail(OutCall *call, ActrErrorCode code, const char *format, ...)
+{
+  va_list args;
+  va_start(args, format);
+  g_autofree char *detail = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_autoptr(GError) error = actr_error_new(code, "%s", detail);
+  complete(call, NULL, error);
+}
+
+/* Retry policy per lane (runtime.md §8.4): attempts and the delay before
+ * attempt n+1. */
+static gboolean
+retry_delay_ms(const OutCall *call, guint *delay_ms)
+{
+  static const guint reliable[] = {1000, 2000, 4000, 5000};
+  if (call->lane == ACTR_LANE_RPC_SIGNAL) {
+    if (call->attempt >= 2)
+      return FALSE;
+    *delay_ms = 500;
+    return TRUE;
+  }
+  if (call->attempt >= 5)
+    return FALSE;
+  *delay_ms = reliable[MIN(call->attempt - 1, G_N_ELEMENTS(reliable) - 1)];
+  return TRUE;
+}
+
+static gboolean
+on_retry(gpointer data)
+{
+  OutCall *call = data;
+
+  call->retry_source = 0;
+  route_call(call);
+  return G_SOURCE_REMOVE;
+}
+
+/* A transient failure of one attempt: try again after the back-off if the
+ * deadline allows, else fail with it. */
+static void
+retry_or_fail(OutCall *call, ActrErrorCode code, const char *message)
+{
+  ActrNode *node = call->node;
+  guint delay_ms = 0;
+
+  if (call->completed)
+    return;
+  if (!call->tell && g_hash_table_lookup(node->pending, call->request_id) == call)
+    g_hash_table_remove(node->pending, call->request_id);
+  call->sent_on = NULL;
+  if (actr_error_code_is_retryable(code) && !node_is_stopping(node) &&
+      retry_delay_ms(call, &delay_ms)) {
+    g_debug("node: %s to %s: %s; attempt %u in %u ms", call->request_id, call->target, message,
+            call->attempt + 1, delay_ms);
+    GSource *timer = g_timeout_source_new(delay_ms);
+    g_source_set_callback(timer, on_retry, call, NULL);
+    call->retry_source = g_source_attach(timer, node->io_context);
+    g_source_unref(timer);
+    return;
+  }
+  fail(call, code, "%s", message);
+}
+
+static gboolean
+on_call_timeout(gpointer data)
+{
+  OutCall *call = data;
+
+  call->timeout_source = 0;
+  g_debug("node: %s %s to %s timed out", call->route_key, call->request_id, call->target);
+  fail(call, ACTR_ERROR_TIMED_OUT, "timed out");
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- peers --------------------------------------------------------------------- */
+
+static void
+peer_free(gpointer data)
+{
+  Peer *p = data;
+
+  if (p->dial_cancel != NULL) {
+    g_cancellable_cancel(p->dial_cancel);
+    g_object_unref(p->dial_cancel);
+  }
+  if (p->out_link != NULL) {
+    actr_peer_link_set_handlers(p->out_link, NULL, NULL, NULL);
+    actr_peer_link_close(p->out_link);
+    actr_peer_link_unref(p->out_link);
+  }
+  g_ptr_array_unref(p->waiting);
+  g_ptr_array_unref(p->in_links);
+  g_free(p->ws_url);
+  g_free(p->id_text);
+  g_free(p);
+}
+
+static Peer *
+peer_get(ActrNode *node, const char *id_text)
+{
+  Peer *p = g_hash_table_lookup(node->peers, id_text);
+
+  if (p == NULL) {
+    p = g_new0(Peer, 1);
+    p->id_text = g_strdup(id_text);
+    p->waiting = g_ptr_array_new_with_free_func((GDestroyNotify)out_call_unref);
+    p->in_links = g_ptr_array_new_with_free_func((GDestroyNotify)actr_peer_link_unref);
+    g_hash_table_insert(node->peers, p->id_text, p);
+  }
+  return p;
+}
+
+static void
+type_route_free(gpointer data)
+{
+  TypeRoute *r = data;
+  g_ptr_array_unref(r->waiting);
+  actr_type_clear(&r->type);
+  g_free(r->id_text);
+  g_free(r->type_text);
+  g_free(r);
+}
+
+void
+node_outbound_init(ActrNode *node)
+{
+  node->pending =
+      g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)out_call_unref);
+  node->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, peer_free);
+  node->type_routes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, type_route_free);
+}
+
+void
+node_outbound_clear(ActrNode *node)
+{
+  g_clear_pointer(&node->type_routes, g_hash_table_unref);
+  g_clear_pointer(&node->peers, g_hash_table_unref);
+  g_clear_pointer(&node->pending, g_hash_table_unref);
+}
+
+/* Forgets what is known about reaching @id_text (after a failure). */
+static void
+forget_routes_to(ActrNode *node, const char *id_text)
+{
+  GHashTableIter iter;
+  TypeRoute *r;
+
+  g_hash_table_iter_init(&iter, node->type_routes);
+  while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&r)) {
+    if (g_strcmp0(r->id_text, id_text) == 0)
+      g_clear_pointer(&r->id_text, g_free);
+  }
+}
+
+/* Takes the calls out of @waiting (the refs move to the result). */
+static GPtrArray *
+take_waiting(GPtrArray *waiting)
+{
+  GPtrArray *calls = g_ptr_array_new_full(waiting->len, (GDestroyNotify)out_call_unref);
+
+  for (guint i = 0; i < waiting->len; i++)
+    g_ptr_array_add(calls, out_call_ref(g_ptr_array_index(waiting, i)));
+  g_ptr_array_set_size(waiting, 0);
+  return calls;
+}
+
+/* Moves the waiting calls of @waiting out and routes each again. */
+static void
+flush_waiting(GPtrArray *waiting)
+{
+  g_autoptr(GPtrArray) calls = take_waiting(waiting);
+
+  for (guint i = 0; i < calls->len; i++)
+    route_call(g_ptr_array_index(calls, i));
+}
+
+static void
+fail_waiting(GPtrArray *waiting, ActrErrorCode code, const char *message, gboolean transient)
+{
+  g_autoptr(GPtrArray) calls = take_waiting(waiting);
+
+  for (guint i = 0; i < calls->len; i++) {
+    OutCall *call = g_ptr_array_index(calls, i);
+    if (transient)
+      retry_or_fail(call, code, message);
+    else
+      fail(call, code, "%s", message);
+  }
+}
+
+/* ---- links we dial ---------------------------------------------------------------- */
+
+static void
+on_out_frame(ActrPeerLink *link, ActrLane lane, GBytes *payload, gpointer user_data)
+{
+  node_gate_frame(user_data, link, lane, payload, NULL);
+}
+
+static void
+on_out_closed(ActrPeerLink *link, gpointer user_data)
+{
+  ActrNode *node = user_data;
+  Peer *p = g_hash_table_lookup(node->peers, link->peer_text);
+  g_autoptr(GPtrArray) lost = g_ptr_array_new_with_free_func((GDestroyNotify)out_call_unref);
+  GHashTableIter iter;
+  OutCall *call;
+
+  g_debug("node: link to %s closed", link->peer_text);
+  node_gate_link_closed(node, link);
+  if (p != NULL && p->out_link == link) {
+    actr_peer_link_set_handlers(link, NULL, NULL, NULL);
+    g_clear_pointer(&p->out_link, actr_peer_link_unref);
+  }
+  /* Requests that went out on it may or may not have arrived: send them
+   * again (same request_id: the receiver answers a duplicate from its
+   * store).  The reference fails them with "Connection closed". */
+  g_hash_table_iter_init(&iter, node->pending);
+  while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&call)) {
+    if (call->sent_on == link)
+      g_ptr_array_add(lost, out_call_ref(call));
+  }
+  for (guint i = 0; i < lost->len; i++) {
+    call = g_ptr_array_index(lost, i);
+    g_autofree char *why = g_strdup_printf("connection to %s closed", link->peer_text);
+    retry_or_fail(call, ACTR_ERROR_UNAVAILABLE, why);
+  }
+}
+
+typedef struct {
+  ActrNode *node;
+  char *peer_text;
+} Dial;
+
+static void
+on_dialled(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Dial *d = user_data;
+  ActrNode *node = d->node;
+  g_autoptr(GError) error = NULL;
+  ActrWsLink *ws = actr_ws_link_dial_finish(result, &error);
+  g_autofree char *peer_text = d->peer_text;
+
+  g_free(d);
+  if (ws == NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the peer (or the node) is gone */
+  Peer *p = g_hash_table_lookup(node->peers, peer_text);
+  if (p == NULL) {
+    actr_ws_link_unref(ws);
+    return;
+  }
+  g_clear_object(&p->dial_cancel);
+  if (ws == NULL) {
+    g_autofree char *why =
+        g_strdup_printf("cannot reach %s at %s: %s", peer_text, p->ws_url, error->message);
+    g_debug("node: %s", why);
+    /* The address may be stale (the peer restarted): look it up again. */
+    g_clear_pointer(&p->ws_url, g_free);
+    forget_routes_to(node, peer_text);
+    fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
+    return;
+  }
+  p->out_link = actr_peer_link_ws_new(ws, FALSE, peer_text);
+  actr_ws_link_unref(ws);
+  actr_peer_link_set_handlers(p->out_link, on_out_frame, on_out_closed, node);
+  g_debug("node: connected to %s at %s", peer_text, p->ws_url);
+  flush_waiting(p->waiting);
+}
+
+static void
+dial(ActrNode *node, Peer *p)
+{
+  g_auto(ActrId) self = {0};
+  ActrCredential *credential = NULL;
+  Dial *d = g_new0(Dial, 1);
+
+  node_get_identity(node, &self, NULL, &credential);
+  d->node = node;
+  d->peer_text = g_strdup(p->id_text);
+  p->dial_cancel = g_cancellable_new();
+  actr_ws_link_dial_async(p->ws_url, &self, credential, node->io_context, 0, p->dial_cancel,
+                          on_dialled, d);
+  actr_credential_free(credential);
+}
+
+/* ---- address lookups through signaling -------------------------------------------- */
+
+static gboolean
+signaling_ready(ActrNode *node)
+{
+  return node->signaling != NULL &&
+         actr_signaling_client_get_state(node->signaling) == ACTR_SIGNALING_CONNECTED;
+}
+
+/* Records every ws_address of @rc in the peer table. */
+static void
+learn_addresses(ActrNode *node, ActrRouteCandidates *rc)
+{
+  GHashTableIter iter;
+  const char *id_text, *url;
+
+  g_hash_table_iter_init(&iter, rc->ws_addresses);
+  while (g_hash_table_iter_next(&iter, (gpointer *)&id_text, (gpointer *)&url)) {
+    Peer *p = peer_get(node, id_text);
+    if (g_strcmp0(p->ws_url, url) != 0) {
+      g_free(p->ws_url);
+      p->ws_url = g_strdup(url);
+    }
+  }
+}
+
+typedef struct {
+  ActrNode *node;
+  char *key; /* type text or peer id text */
+} Lookup;
+
+static void
+lookup_free(Lookup *l)
+{
+  g_free(l->key);
+  g_free(l);
+}
+
+static void
+on_type_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Lookup *l = user_data;
+  ActrNode *node = l->node;
+  g_autoptr(GError) error = NULL;
+  TypeRoute *r = node->type_routes ? g_hash_table_lookup(node->type_routes, l->key) : NULL;
+  g_autoptr(ActrRouteCandidates) rc =
+      node->signaling
+          ? actr_signaling_client_route_candidates_finish(node->signaling, result, &error)
+          : NULL;
+
+  if (r == NULL) {
+    lookup_free(l);
+    return;
+  }
+  r->resolving = FALSE;
+  if (rc == NULL) {
+    g_autofree char *why = g_strdup_printf("route candidates for %s: %s", l->key,
+                                           error ? error->message : "node stopped");
+    fail_waiting(r->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
+  } else if (rc->candidates->len == 0) {
+    g_autofree char *why = g_strdup_printf("No route candidates for type %s", l->key);
+    fail_waiting(r->waiting, ACTR_ERROR_NOT_FOUND, why, FALSE);
+  } else {
+    learn_addresses(node, rc);
+    g_free(r->id_text);
+    r->id_text = actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0));
+    r->expires_us = g_get_monotonic_time() + ACTR_NODE_ROUTE_CACHE_US;
+    flush_waiting(r->waiting);
+  }
+  lookup_free(l);
+}
+
+static void
+on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Lookup *l = user_data;
+  ActrNode *node = l->node;
+  g_autoptr(GError) error = NULL;
+  Peer *p = node->peers ? g_hash_table_lookup(node->peers, l->key) : NULL;
+  g_autoptr(ActrRouteCandidates) rc =
+      node->signaling
+          ? actr_signaling_client_route_candidates_finish(node->signaling, result, &error)
+          : NULL;
+
+  if (p == NULL) {
+    lookup_free(l);
+    return;
+  }
+  p->resolving = FALSE;
+  if (rc == NULL) {
+    g_autofree char *why =
+        g_strdup_printf("address of %s: %s", l->key, error ? error->message : "node stopped");
+    fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
+  } else {
+    learn_addresses(node, rc);
+    if (p->ws_url != NULL) {
+      flush_waiting(p->waiting);
+    } else {
+      g_autofree char *why = g_strdup_printf(
+          "%s is not registered or has no WebSocket direct-connect address", l->key);
+      fail_waiting(p->waiting, ACTR_ERROR_NOT_FOUND, why, FALSE);
+    }
+  }
+  lookup_free(l);
+}
+
+static void
+resolve_type(ActrNode *node, TypeRoute *r)
+{
+  Lookup *l = g_new0(Lookup, 1);
+
+  l->node = node;
+  l->key = g_strdup(r->type_text);
+  r->resolving = TRUE;
+  actr_signaling_client_route_candidates_async(node->signaling, &r->type, 1, NULL, on_type_resolved,
+                                               l);
+}
+
+static void
+resolve_address(ActrNode *node, Peer *p, const ActrType *type)
+{
+  Lookup *l = g_new0(Lookup, 1);
+
+  l->node = node;
+  l->key = g_strdup(p->id_text);
+  p->resolving = TRUE;
+  actr_signaling_client_route_candidates_async(node->signaling, type, ID_LOOKUP_CANDIDATES, NULL,
+                                               on_address_resolved, l);
+}
+
+/* ---- local calls (our own workload, through the inbox) ---------------------------- */
+
+static void
+on_local_enqueued(ActrStore *store, const ActrEnqueueResult *result, const GError *error,
+                  gpointer user_data)
+{
+  OutCall *call = user_data;
+
+  if (error != NULL) {
+    fail(call, ACTR_ERROR_UNAVAILABLE, "inbox unavailable: %s", error->message);
+  } else if (result->outcome == ACTR_ENQUEUE_DUPLICATE_DONE) {
+    if (result->completion == ACTR_COMPLETION_REPLIED && result->response != NULL)
+      node_outbound_complete_local(call->node, call->request_id, result->response);
+    else if (!call->tell)
+      fail(call, ACTR_ERROR_INTERNAL, "request %s was already handled without a reply",
+           call->request_id);
+  } else {
+    node_mailbox_wake(call->node);
+  }
+  if (call->tell && !call->completed)
+    complete(call, NULL, NULL);
+  out_call_unref(call);
+}
+
+static void
+send_local(OutCall *call)
+{
+  ActrNode *node = call->node;
+
+  if (node->store == NULL) {
+    fail(call, ACTR_ERROR_UNKNOWN_ROUTE, "%s (this node runs no workload)", call->route_key);
+    return;
+  }
+  if (call->from_handler) {
+    fail(call, ACTR_ERROR_INVALID_ARGUMENT,
+         "a handler cannot call its own actor: the call would wait for itself");
+    return;
+  }
+  call->local = TRUE;
+  if (!call->tell) {
+    if (g_hash_table_contains(node->pending, call->request_id)) {
+      fail(call, ACTR_ERROR_INVALID_ARGUMENT, "request_id %s is already in flight",
+           call->request_id);
+      return;
+    }
+    g_hash_table_insert(node->pending, call->request_id, out_call_ref(call));
+  }
+  ActrInboundMessage msg = {
+      .priority = call->lane == ACTR_LANE_RPC_SIGNAL ? ACTR_PRIORITY_HIGH : ACTR_PRIORITY_NORMAL,
+      .request_id = call->request_id,
+      .sender = NULL,
+      .envelope = call->frame,
+  };
+  actr_store_enqueue_async(node->store, &msg, node->io_context, on_local_enqueued,
+                           out_call_ref(call));
+}
+
+/* ---- routing ------------------------------------------------------------------- */
+
+static void
+send_on(OutCall *call, ActrPeerLink *link)
+{
+  ActrNode *node = call->node;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(call->frame, &len);
+
+  if (!call->tell) {
+    OutCall *other = g_hash_table_lookup(node->pending, call->request_id);
+    if (other != NULL && other != call) {
+      fail(call, ACTR_ERROR_INVALID_ARGUMENT, "request_id %s is already in flight",
+           call->request_id);
+      return;
+    }
+    if (other == NULL) {
+      if (g_hash_table_size(node->pending) >= ACTR_NODE_MAX_PENDING) {
+        fail(call, ACTR_ERROR_UNAVAILABLE, "too many calls in flight (%u)", ACTR_NODE_MAX_PENDING);
+        return;
+      }
+      g_hash_table_insert(node->pending, call->request_id, out_call_ref(call));
+    }
+  }
+  call->attempt++;
+  call->sent_on = link;
+  if (actr_peer_link_send(link, call->lane, data, len) != ACTR_OK) {
+    g_autofree char *why = g_strdup_printf("send to %s failed", link->peer_text);
+    retry_or_fail(call, ACTR_ERROR_UNAVAILABLE, why);
+    return;
+  }
+  if (call->tell)
+    complete(call, NULL, NULL);
+}
+
+static gboolean
+is_self(ActrNode *node, const char *id_text)
+{
+  g_autofree char *self = NULL;
+  node_get_identity(node, NULL, &self, NULL);
+  return g_strcmp0(self, id_text) == 0;
+}
+
+/* Moves @call one step further: resolve, connect or send.  Re-entered
+ * whenever what it waited for arrived. */
+static void
+route_call(OutCall *call)
+{
+  ActrNode *node = call->node;
+
+  if (call->completed)
+    return;
+  if (node_is_stopping(node)) {
+    fail(call, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
+    return;
+  }
+  if (strcmp(call->target, "local") == 0 || is_self(node, call->target)) {
+    send_local(call);
+    return;
+  }
+
+  /* Which actor: an ActrId, or the instance route candidates name for a type. */
+  if (call->peer_text == NULL || strchr(call->target, '@') == NULL) {
+    if (strchr(call->target, '@') != NULL) {
+      g_auto(ActrId) id = {0};
+      g_autoptr(GError) error = NULL;
+      if (!actr_id_parse(call->target, &id, &error)) {
+        fail(call, ACTR_ERROR_INVALID_ARGUMENT, "target %s: %s", call->target, error->message);
+        return;
+      }
+      g_free(call->peer_text);
+      call->peer_text = actr_id_to_string(&id);
+    } else {
+      TypeRoute *r = g_hash_table_lookup(node->type_routes, call->target);
+      if (r == NULL) {
+        ActrType type = {0};
+        g_autoptr(GError) error = NULL;
+        if (!actr_type_parse(call->target, &type, &error)) {
+          fail(call, ACTR_ERROR_INVALID_ARGUMENT, "target %s is neither an ActrId nor a type: %s",
+               call->target, error->message);
+          return;
+        }
+        r = g_new0(TypeRoute, 1);
+        r->type = type;
+        r->type_text = g_strdup(call->target);
+        r->waiting = g_ptr_array_new_with_free_func((GDestroyNotify)out_call_unref);
+        g_hash_table_insert(node->type_routes, r->type_text, r);
+      }
+      if (r->id_text == NULL || g_get_monotonic_time() > r->expires_us) {
+        g_ptr_array_add(r->waiting, out_call_ref(call));
+        if (!r->resolving) {
+          if (!signaling_ready(node)) {
+            fail_waiting(r->waiting, ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.",
+                         TRUE);
+            return;
+          }
+          resolve_type(node, r);
+        }
+        return;
+      }
+      g_free(call->peer_text);
+      call->peer_text = g_strdup(r->id_text);
+    }
+  }
+  if (is_self(node, call->peer_text)) {
+    send_local(call);
+    return;
+  }
+
+  Peer *p = peer_get(node, call->peer_text);
+  if (p->out_link != NULL && actr_peer_link_is_open(p->out_link)) {
+    send_on(call, p->out_link);
+    return;
+  }
+  g_ptr_array_add(p->waiting, out_call_ref(call));
+  if (p->dial_cancel != NULL || p->resolving)
+    return;
+  if (p->ws_url == NULL) {
+    g_auto(ActrId) id = {0};
+    if (!signaling_ready(node)) {
+      fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.", TRUE);
+      return;
+    }
+    if (!actr_id_parse(p->id_text, &id, NULL)) {
+      fail_waiting(p->waiting, ACTR_ERROR_INVALID_ARGUMENT, "bad peer id", FALSE);
+      return;
+    }
+    resolve_address(node, p, &id.type);
+    return;
+  }
+  dial(node, p);
+}
+
+static gboolean
+submit_on_io(gpointer data)
+{
+  OutCall *call = data;
+  ActrNode *node = call->node;
+
+  if (node_is_stopping(node) || node->pending == NULL) {
+    fail(call, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
+    return G_SOURCE_REMOVE;
+  }
+  GSource *timer = g_timeout_source_new((guint)MIN(call->timeout_ms, (gint64)G_MAXUINT));
+  g_source_set_callback(timer, on_call_timeout, call, NULL);
+  call->timeout_source = g_source_attach(timer, node->io_context);
+  g_source_unref(timer);
+  route_call(call);
+  return G_SOURCE_REMOVE;
+}
+
+void
+out_call_submit(OutCall *call)
+{
+  ActrNode *node = call->node;
+
+  g_mutex_lock(&node->lock);
+  gboolean running = node->state == NODE_RUNNING;
+  g_mutex_unlock(&node->lock);
+  if (!running) {
+    /* Not on the I/O thread: nobody else knows this call yet. */
+    g_autoptr(GError) error = actr_error_new(ACTR_ERROR_UNAVAILABLE, "the node is not running");
+    call->completed = TRUE;
+    call->done(call, NULL, error, call->done_data);
+    out_call_unref(call);
+    return;
+  }
+  node_post(node, submit_on_io, call, NULL);
+}
+
+/* ---- responses ------------------------------------------------------------------- */
+
+static void
+complete_with_envelope(OutCall *call, const Actr__RpcEnvelope *env)
+{
+  g_autoptr(GError) error = actr_rpc_envelope_dup_error(env);
+
+  if (error != NULL && env->has_payload && env->payload.len > 0) {
+    fail(call, ACTR_ERROR_DECODE_FAILURE, "response carries both a payload and an error");
+  } else if (error != NULL) {
+    complete(call, NULL, error);
+  } else {
+    g_autoptr(GBytes) reply = g_bytes_new(env->payload.data, env->payload.len);
+    complete(call, reply, NULL);
+  }
+}
+
+gboolean
+node_outbound_complete(ActrNode *node, const Actr__RpcEnvelope *envelope)
+{
+  OutCall *call = g_hash_table_lookup(node->pending, envelope->request_id);
+
+  if (call == NULL || call->local)
+    return FALSE;
+  complete_with_envelope(call, envelope);
+  return TRUE;
+}
+
+gboolean
+node_outbound_complete_local(ActrNode *node, const char *request_id, GBytes *reply_envelope)
+{
+  OutCall *call = node->pending ? g_hash_table_lookup(node->pending, request_id) : NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(reply_envelope, &len);
+
+  if (call == NULL || !call->local)
+    return FALSE;
+  g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(data, len, &error);
+  if (env == NULL)
+    fail(call, ACTR_ERROR_DECODE_FAILURE, "local reply: %s", error->message);
+  else
+    complete_with_envelope(call, env);
+  return TRUE;
+}
+
+/* ---- shutdown, links ------------------------------------------------------------- */
+
+void
+node_outbound_fail_all(ActrNode *node, ActrErrorCode code, const char *message)
+{
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func((GDestroyNotify)out_call_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  if (node->pending == NULL)
+    return;
+  g_hash_table_iter_init(&iter, node->pending);
+  while (g_hash_table_iter_next(&iter, NULL, &value))
+    g_ptr_array_add(calls, out_call_ref(value));
+  g_hash_table_iter_init(&iter, node->peers);
+  while (g_hash_table_iter_next(&iter, NULL, &value)) {
+    Peer *p = value;
+    for (guint i = 0; i < p->waiting->len; i++)
+      g_ptr_array_add(calls, out_call_ref(g_ptr_array_index(p->waiting, i)));
+    g_ptr_array_set_size(p->waiting, 0);
+  }
+  g_hash_table_iter_init(&iter, node->type_routes);
+  while (g_hash_table_iter_next(&iter, NULL, &value)) {
+    TypeRoute *r = value;
+    for (guint i = 0; i < r->waiting->len; i++)
+      g_ptr_array_add(calls, out_call_ref(g_ptr_array_index(r->waiting, i)));
+    g_ptr_array_set_size(r->waiting, 0);
+  }
+  for (guint i = 0; i < calls->len; i++)
+    fail(g_ptr_array_index(calls, i), code, "%s", message);
+}
+
+void
+node_outbound_close_links(ActrNode *node)
+{
+  GHashTableIter iter;
+  Peer *p;
+
+  if (node->peers == NULL)
+    return;
+  g_hash_table_iter_init(&iter, node->peers);
+  while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&p)) {
+    if (p->dial_cancel != NULL)
+      g_cancellable_cancel(p->dial_cancel);
+    g_clear_object(&p->dial_cancel);
+    if (p->out_link != NULL) {
+      ActrPeerLink *link = g_steal_pointer(&p->out_link);
+      actr_peer_link_close(link);
+      /* The close is reported later; on_out_closed() finds no peer link. */
+      actr_peer_link_unref(link);
+    }
+  }
+}
+
+void
+node_outbound_add_inbound(ActrNode *node, ActrPeerLink *link)
+{
+  Peer *p = peer_get(node, link->peer_text);
+  g_ptr_array_add(p->in_links, actr_peer_link_ref(link));
+}
+
+void
+node_outbound_remove_inbound(ActrNode *node, ActrPeerLink *link)
+{
+  Peer *p = g_hash_table_lookup(node->peers, link->peer_text);
+  if (p != NULL)
+    g_ptr_array_remove_fast(p->in_links, link);
+}
+
+ActrPeerLink *
+node_outbound_reply_link(ActrNode *node, const char *peer_text)
+{
+  Peer *p = g_hash_table_lookup(node->peers, peer_text);
+
+  if (p == NULL)
+    return NULL;
+  for (guint i = p->in_links->len; i > 0; i--) {
+    ActrPeerLink *link = g_ptr_array_index(p->in_links, i - 1);
+    if (actr_peer_link_is_open(link))
+      return link;
+  }
+  if (p->out_link != NULL && actr_peer_link_is_open(p->out_link))
+    return p->out_link;
+  return NULL;
+}
+
+/* ---- discovery for the API and handlers ------------------------------------------ */
+
+typedef struct {
+  ActrNode *node;
+  ActrType type;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  char *id_text;
+  GError *error;
+} DiscoverWait;
+
+static void
+discover_finish(DiscoverWait *w, char *id_text, GError *error)
+{
+  g_mutex_lock(&w->lock);
+  w->id_text = id_text;
+  w->error = error;
+  w->done = TRUE;
+  g_cond_signal(&w->cond);
+  g_mutex_unlock(&w->lock);
+}
+
+static void
+on_discovered(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DiscoverWait *w = user_data;
+  ActrNode *node = w->node;
+  GError *error = NULL;
+  g_autoptr(ActrRouteCandidates) rc =
+      actr_signaling_client_route_candidates_finish(node->signaling, result, &error);
+
+  if (rc == NULL) {
+    discover_finish(w, NULL,
+                    actr_error_new(ACTR_ERROR_UNAVAILABLE, "discovery failed: %s", error->message));
+    g_error_free(error);
+  } else if (rc->candidates->len == 0) {
+    g_autofree char *type = actr_type_to_string(&w->type);
+    discover_finish(w, NULL,
+                    actr_error_new(ACTR_ERROR_NOT_FOUND, "No route candidates for type %s", type));
+  } else {
+    if (node->peers != NULL)
+      learn_addresses(node, rc);
+    discover_finish(w, actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0)), NULL);
+  }
+}
+
+static gboolean
+discover_on_io(gpointer data)
+{
+  DiscoverWait *w = data;
+
+  if (node_is_stopping(w->node) || !signaling_ready(w->node)) {
+    discover_finish(w, NULL,
+                    actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
+    return G_SOURCE_REMOVE;
+  }
+  actr_signaling_client_route_candidates_async(w->node->signaling, &w->type, 1, NULL, on_discovered,
+                                               w);
+  return G_SOURCE_REMOVE;
+}
+
+char *
+node_discover_blocking(ActrNode *node, const char *actr_type, GError **error)
+{
+  DiscoverWait w = {.node = node};
+  GError *parse_error = NULL;
+
+  if (!actr_type_parse(actr_type, &w.type, &parse_error)) {
+    g_set_error(error, ACTR_ERROR, ACTR_ERROR_INVALID_ARGUMENT, "invalid argument: %s",
+                parse_error->message);
+    g_error_free(parse_error);
+    return NULL;
+  }
+  g_mutex_lock(&node->lock);
+  gboolean running = node->state == NODE_RUNNING;
+  g_mutex_unlock(&node->lock);
+  if (!running) {
+    actr_type_clear(&w.type);
+    g_set_error(error, ACTR_ERROR, ACTR_ERROR_UNAVAILABLE, "unavailable: the node is not running");
+    return NULL;
+  }
+  g_mutex_init(&w.lock);
+  g_cond_init(&w.cond);
+  node_post(node, discover_on_io, &w, NULL);
+  g_mutex_lock(&w.lock);
+  while (!w.done)
+    g_cond_wait(&w.cond, &w.lock);
+  g_mutex_unlock(&w.lock);
+  g_mutex_clear(&w.lock);
+  g_cond_clear(&w.cond);
+  actr_type_clear(&w.type);
+  if (w.error != NULL) {
+    g_propagate_error(error, w.error);
+    return NULL;
+  }
+  return w.id_text;
+}
