@@ -110,7 +110,7 @@ test_defaults(void)
   static const char text[] = "[signaling]\nurl = \"wss://s\"\n"
                              "[ais_endpoint]\nurl = \"https://a\"\n"
                              "[deployment]\nrealm_id = 0\n";
-  g_test_expect_message("actr-core", G_LOG_LEVEL_MESSAGE, "*no trust anchor*dev_only*");
+  g_test_expect_message("actr-core", G_LOG_LEVEL_INFO, "*no trust anchor*dev_only*");
   g_autoptr(ActrConfig) config = load_ok(text);
   g_test_assert_expected_messages();
 
