@@ -108,14 +108,14 @@ reply_on_io(gpointer data)
 {
   ReplyItem *r = data;
   ActrNode *node = r->node;
-  ActrPeerLink *link = NULL;
+  ActrPeerLink *route = NULL; /* the reply route's reference, if any */
+  gpointer key = NULL;
 
   if (node_outbound_complete_local(node, r->request_id, r->reply))
     return G_SOURCE_REMOVE;
-  gpointer key = NULL;
-  if (g_hash_table_steal_extended(node->reply_routes, r->request_id, &key, (gpointer *)&link))
+  if (g_hash_table_steal_extended(node->reply_routes, r->request_id, &key, (gpointer *)&route))
     g_free(key);
-  g_autoptr(ActrPeerLink) owned = link; /* the route's reference */
+  ActrPeerLink *link = route;
   if (link == NULL || !actr_peer_link_is_open(link))
     link = r->caller_text ? node_outbound_reply_link(node, r->caller_text) : NULL;
   if (link != NULL)
@@ -123,6 +123,8 @@ reply_on_io(gpointer data)
   else
     g_debug("node: no link to %s for the reply to %s; a retry gets the stored reply",
             r->caller_text ? r->caller_text : "(local)", r->request_id);
+  if (route != NULL)
+    actr_peer_link_unref(route);
   return G_SOURCE_REMOVE;
 }
 

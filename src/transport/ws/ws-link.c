@@ -745,7 +745,10 @@ actr_ws_link_dial_async(const char *url, const ActrId *self, const ActrCredentia
     return;
   }
 
-  dial->session = soup_session_new();
+  /* Peers are dialled directly: their address came from signaling, and a
+   * system proxy lookup (libproxy) per dial would cost a thread hop and a
+   * proxy would hide the peer. */
+  dial->session = soup_session_new_with_options("proxy-resolver", NULL, NULL);
   /* No permessage-deflate (wire.md §6: plain frames). */
   soup_session_remove_feature_by_type(dial->session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
   dial->msg = soup_message_new_from_uri("GET", uri);
