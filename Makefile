@@ -21,7 +21,7 @@ DEB_PACKAGES := gcc make meson ninja-build pkg-config python3 e2fsprogs \
 all: build
 
 help:
-	@echo "make demo          build and run the demo (store: enqueue -> crash -> redelivery -> DLQ)"
+	@echo "make demo          build and run the demo (actrd + two nodes, calls, kill -9, retry)"
 	@echo "make test          build and run the whole suite, normal and ASan/UBSan builds"
 	@echo "make bench         run the benchmarks (bench/), printing ratios against baselines"
 	@echo "make fuzz          run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
