@@ -91,6 +91,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 bench: build
 	$(BUILD)/bench/bench-store
 	$(BUILD)/bench/bench-actrd
+	$(BUILD)/bench/bench-rpc
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
