@@ -67,6 +67,8 @@ typedef enum {
   ACTR_NODE_EVENT_CREDENTIAL_EXPIRING,    /* actrd rejected the credential; detail = message */
   ACTR_NODE_EVENT_MAILBOX_BACKPRESSURE,   /* rising edge; value = queued messages */
   ACTR_NODE_EVENT_SHUTDOWN,               /* shutdown began; detail = reason */
+  ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN,  /* a link that carried data stream chunks closed:
+                                             chunks in flight may be lost; detail = peer id */
 } ActrNodeEvent;
 
 /* Called on the node's I/O thread; must not block.  @detail (transfer

@@ -99,7 +99,43 @@ typedef struct ActrHostApi {
 
   /* A log line attributed to this workload and request. */
   void (*log)(ActrInvocationCtx *ctx, int level, const char *message);
+
+  /* ---- data streams (runtime.md §10, wire.md §5.6) ----
+   * Appended after `log`: a guest built against an older header simply
+   * does not see them; a guest that wants them checks
+   * `host->size > offsetof(ActrHostApi, register_stream)`.
+   *
+   * Chunks of a registered stream are delivered to the descriptor's
+   * on_data_stream(), on the workload thread, in arrival order (per
+   * stream and across streams).  Streams are a fast path: not stored, not
+   * retried, not acknowledged.  Registering replaces an earlier
+   * registration of the same id; registering from inside on_data_stream()
+   * fails with 10009 (not implemented), as in the reference. */
+  int32_t (*register_stream)(ActrInvocationCtx *ctx, const char *stream_id);
+  int32_t (*unregister_stream)(ActrInvocationCtx *ctx, const char *stream_id);
+  /* Sends one chunk of @stream_id to @target (a type or an ActrId) on
+   * @lane: ACTR_STREAM_RELIABLE (ordered, reliable) or
+   * ACTR_STREAM_LATENCY_FIRST.  Returns once the chunk was handed to the
+   * link (one attempt, bounded by 15 s). */
+  int32_t (*send_data_stream)(ActrInvocationCtx *ctx, const char *target, const char *stream_id,
+                              uint64_t sequence, const uint8_t *payload, size_t len, int lane);
 } ActrHostApi;
+
+/* Lanes for send_data_stream() (PayloadType values, wire.md §5.3). */
+enum { ACTR_STREAM_RELIABLE = 2, ACTR_STREAM_LATENCY_FIRST = 3 };
+
+/* Observation events for on_event() (runtime.md §6.4).  @detail is the
+ * peer's ActrId, the node's (new) ActrId or a reason; @value a count. */
+enum {
+  ACTR_EVENT_SIGNALING_CONNECTED = 2,
+  ACTR_EVENT_SIGNALING_DISCONNECTED = 3,
+  ACTR_EVENT_WEBSOCKET_CONNECTED = 5,
+  ACTR_EVENT_WEBSOCKET_DISCONNECTED = 6,
+  ACTR_EVENT_CREDENTIAL_RENEWED = 10,
+  ACTR_EVENT_CREDENTIAL_EXPIRING = 11,
+  ACTR_EVENT_MAILBOX_BACKPRESSURE = 12,  /* @value = queued messages */
+  ACTR_EVENT_DATA_STREAM_UNCERTAIN = 20, /* a link carrying streams dropped; @detail = peer */
+};
 
 /* The guest's descriptor, exported as ACTR_WORKLOAD_SYMBOL. */
 typedef struct ActrWorkloadDescriptor {
@@ -123,6 +159,18 @@ typedef struct ActrWorkloadDescriptor {
   void (*on_stop)(void *instance, ActrInvocationCtx *ctx);
   /* Optional: releases @instance when the node unloads the workload. */
   void (*fini)(void *instance);
+
+  /* ---- appended after `fini` (older guests leave them out) ---- */
+  /* Optional: a chunk of a stream registered with host->register_stream()
+   * arrived from @ctx's caller.  The request id is
+   * "data-stream:<stream_id>:<sequence>".  A non-zero return is logged. */
+  int32_t (*on_data_stream)(void *instance, ActrInvocationCtx *ctx, const char *stream_id,
+                            uint64_t sequence, const uint8_t *payload, size_t len);
+  /* Optional: an observation event (ACTR_EVENT_*), on the workload thread
+   * between requests; it cannot fail.  Host operations work as in a
+   * handler. */
+  void (*on_event)(void *instance, ActrInvocationCtx *ctx, int event, const char *detail,
+                   uint64_t value);
 } ActrWorkloadDescriptor;
 
 #ifdef __cplusplus

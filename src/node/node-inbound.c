@@ -23,13 +23,27 @@ typedef enum {
   WORK_ON_START,
   WORK_ON_READY,
   WORK_STOP,
+  WORK_STREAM, /* a data stream chunk for on_data_stream() */
+  WORK_EVENT,  /* an observation event for on_event() */
 } WorkKind;
 
 typedef struct {
   WorkKind kind;
   GSourceFunc done; /* WORK_STOP: posted to the I/O thread when the thread ends */
   gpointer done_data;
+  Actr__DataStream *chunk; /* WORK_STREAM */
+  char *sender;            /* WORK_STREAM: the peer; WORK_EVENT: the detail */
+  int event;               /* WORK_EVENT */
+  guint64 value;           /* WORK_EVENT */
 } WorkItem;
+
+static void
+work_item_free(WorkItem *item)
+{
+  actr_data_stream_free(item->chunk);
+  g_free(item->sender);
+  g_free(item);
+}
 
 /* The trace context of the request being handled (workload thread), so that
  * calls a handler makes continue its trace. */
@@ -211,6 +225,47 @@ warn_undecodable(const char *peer, const GError *error)
               error->message);
 }
 
+static void push_item(ActrNode *node, WorkItem *item);
+
+/* A DataStream chunk (lanes 2/3): to the workload if it registered the
+ * stream; never stored (a fast path, wire.md §5.6). */
+static void
+gate_stream(ActrNode *node, ActrPeerLink *link, GBytes *payload, const ActrId *peer)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(payload, &len);
+
+  if (peer == NULL || node->workload == NULL || node->workload_thread == NULL) {
+    g_debug("node: data stream chunk from %s dropped (no receiver)", link->peer_text);
+    return;
+  }
+  g_autoptr(Actr__DataStream) chunk = actr_data_stream_decode(data, len, &error);
+  if (chunk == NULL) {
+    warn_undecodable(link->peer_text, error);
+    return;
+  }
+  link->carried_streams = TRUE;
+  g_autofree char *reason = NULL;
+  if (actr_acl_check(node->acl, peer, &reason) == ACTR_ACL_DECISION_DENY) {
+    g_debug("node: acl_denied: stream %s from %s: %s", chunk->stream_id, link->peer_text, reason);
+    return;
+  }
+  g_mutex_lock(&node->streams_lock);
+  gboolean registered = g_hash_table_contains(node->streams, chunk->stream_id);
+  g_mutex_unlock(&node->streams_lock);
+  if (!registered) {
+    g_debug("node: chunk of unregistered stream %s from %s dropped", chunk->stream_id,
+            link->peer_text);
+    return;
+  }
+  WorkItem *item = g_new0(WorkItem, 1);
+  item->kind = WORK_STREAM;
+  item->chunk = g_steal_pointer(&chunk);
+  item->sender = g_strdup(link->peer_text);
+  push_item(node, item);
+}
+
 void
 node_gate_frame(ActrNode *node, ActrPeerLink *link, ActrLane lane, GBytes *payload,
                 const ActrId *peer)
@@ -220,7 +275,7 @@ node_gate_frame(ActrNode *node, ActrPeerLink *link, ActrLane lane, GBytes *paylo
   const guint8 *data = g_bytes_get_data(payload, &len);
 
   if (lane != ACTR_LANE_RPC_RELIABLE && lane != ACTR_LANE_RPC_SIGNAL) {
-    g_debug("node: data stream frame from %s dropped: no stream is registered", link->peer_text);
+    gate_stream(node, link, payload, peer);
     return;
   }
   g_autoptr(Actr__RpcEnvelope) env = actr_rpc_envelope_decode(data, len, &error);
@@ -435,10 +490,76 @@ router_discover(gpointer data, ActrInvocationCtx *ctx, const char *actr_type, ch
   return (int32_t)actr_error_wire_code(error);
 }
 
+static int32_t
+router_stream_registration(gpointer data, ActrInvocationCtx *ctx, const char *stream_id,
+                           gboolean registering, char **message)
+{
+  ActrNode *node = data;
+
+  if (registering && !actr_workload_has_data_stream(node->workload)) {
+    *message = g_strdup("the workload has no on_data_stream handler");
+    return ACTR_ERROR_NOT_IMPLEMENTED;
+  }
+  g_mutex_lock(&node->streams_lock);
+  if (registering)
+    g_hash_table_add(node->streams, g_strdup(stream_id));
+  else
+    g_hash_table_remove(node->streams, stream_id);
+  g_mutex_unlock(&node->streams_lock);
+  return ACTR_WORKLOAD_OK;
+}
+
+static int32_t
+router_send_data_stream(gpointer data, ActrInvocationCtx *ctx, const char *target,
+                        const char *stream_id, guint64 sequence, const guint8 *payload, gsize len,
+                        int lane, char **message)
+{
+  ActrNode *node = data;
+  Actr__DataStream chunk = ACTR__DATA_STREAM__INIT;
+  Wait w = {0};
+
+  if (is_self_target(node, target)) {
+    *message = g_strdup("data streams to the node itself are not supported");
+    return ACTR_ERROR_INVALID_ARGUMENT;
+  }
+  chunk.stream_id = (char *)stream_id;
+  chunk.sequence = sequence;
+  chunk.payload.data = (guint8 *)payload;
+  chunk.payload.len = len;
+  chunk.has_timestamp_ms = TRUE;
+  chunk.timestamp_ms = g_get_real_time() / 1000;
+  g_autoptr(GBytes) frame = actr_data_stream_encode(&chunk);
+  g_mutex_init(&w.lock);
+  g_cond_init(&w.cond);
+  OutCall *call =
+      out_call_new_frame(node, target, stream_id, frame,
+                         lane == ACTR_STREAM_LATENCY_FIRST ? ACTR_LANE_STREAM_LATENCY_FIRST
+                                                           : ACTR_LANE_STREAM_RELIABLE,
+                         ACTR_NODE_STREAM_SEND_TIMEOUT_MS, wait_done, &w, NULL);
+  out_call_set_from_handler(call, TRUE);
+  out_call_submit(call);
+  g_mutex_lock(&w.lock);
+  while (!w.done)
+    g_cond_wait(&w.cond, &w.lock);
+  g_mutex_unlock(&w.lock);
+  g_mutex_clear(&w.lock);
+  g_cond_clear(&w.cond);
+  g_clear_pointer(&w.reply, g_bytes_unref);
+  if (w.error != NULL) {
+    int32_t code = (int32_t)actr_error_wire_code(w.error);
+    *message = g_strdup(w.error->message);
+    g_error_free(w.error);
+    return code;
+  }
+  return ACTR_WORKLOAD_OK;
+}
+
 static const ActrInvocationRouter handler_router = {
     .call = router_call,
     .tell = router_tell,
     .discover = router_discover,
+    .stream_registration = router_stream_registration,
+    .send_data_stream = router_send_data_stream,
 };
 
 static ActrInvocationCtx *
@@ -614,6 +735,24 @@ workload_thread_main(gpointer data)
     case WORK_ON_START:
       run_on_start(node);
       break;
+    case WORK_STREAM: {
+      g_autofree char *request_id = g_strdup_printf("data-stream:%s:%" G_GUINT64_FORMAT,
+                                                    item->chunk->stream_id, item->chunk->sequence);
+      g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, item->sender, request_id);
+      actr_invocation_set_in_stream_callback(ctx, TRUE);
+      int32_t status = actr_workload_data_stream(node->workload, ctx, item->chunk->stream_id,
+                                                 item->chunk->sequence, item->chunk->payload.data,
+                                                 item->chunk->payload.len);
+      if (status != ACTR_WORKLOAD_OK)
+        g_debug("node: on_data_stream %s returned %d", request_id, status);
+      break;
+    }
+    case WORK_EVENT: {
+      g_autofree char *request_id = g_strdup_printf("hook:%d", item->event);
+      g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, request_id);
+      actr_workload_event(node->workload, ctx, item->event, item->sender, item->value);
+      break;
+    }
     case WORK_ON_READY: {
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_ready");
       actr_workload_on_ready(node->workload, ctx);
@@ -623,14 +762,14 @@ workload_thread_main(gpointer data)
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_stop");
       actr_workload_on_stop(node->workload, ctx);
       node_post(node, item->done, item->done_data, NULL);
-      g_free(item);
+      work_item_free(item);
       /* Whatever is still queued (wake-ups) is dropped. */
       while ((item = g_async_queue_try_pop(node->work_queue)) != NULL)
-        g_free(item);
+        work_item_free(item);
       return NULL;
     }
     }
-    g_free(item);
+    work_item_free(item);
   }
 }
 
@@ -660,13 +799,63 @@ node_workload_thread_start(ActrNode *node, GError **error)
 }
 
 static void
+push_item(ActrNode *node, WorkItem *item)
+{
+  g_async_queue_push(node->work_queue, item);
+}
+
+static void
 push_work(ActrNode *node, WorkKind kind, GSourceFunc done, gpointer done_data)
 {
   WorkItem *item = g_new0(WorkItem, 1);
   item->kind = kind;
   item->done = done;
   item->done_data = done_data;
-  g_async_queue_push(node->work_queue, item);
+  push_item(node, item);
+}
+
+void
+node_workload_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value)
+{
+  int code;
+
+  switch (event) {
+  case ACTR_NODE_EVENT_SIGNALING_CONNECTED:
+    code = ACTR_EVENT_SIGNALING_CONNECTED;
+    break;
+  case ACTR_NODE_EVENT_SIGNALING_DISCONNECTED:
+    code = ACTR_EVENT_SIGNALING_DISCONNECTED;
+    break;
+  case ACTR_NODE_EVENT_WEBSOCKET_CONNECTED:
+    code = ACTR_EVENT_WEBSOCKET_CONNECTED;
+    break;
+  case ACTR_NODE_EVENT_WEBSOCKET_DISCONNECTED:
+    code = ACTR_EVENT_WEBSOCKET_DISCONNECTED;
+    break;
+  case ACTR_NODE_EVENT_CREDENTIAL_RENEWED:
+    code = ACTR_EVENT_CREDENTIAL_RENEWED;
+    break;
+  case ACTR_NODE_EVENT_CREDENTIAL_EXPIRING:
+    code = ACTR_EVENT_CREDENTIAL_EXPIRING;
+    break;
+  case ACTR_NODE_EVENT_MAILBOX_BACKPRESSURE:
+    code = ACTR_EVENT_MAILBOX_BACKPRESSURE;
+    break;
+  case ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN:
+    code = ACTR_EVENT_DATA_STREAM_UNCERTAIN;
+    break;
+  default:
+    return; /* READY and SHUTDOWN have on_ready / on_stop */
+  }
+  if (node->workload == NULL || node->workload_thread == NULL || node_is_stopping(node) ||
+      !actr_workload_has_on_event(node->workload))
+    return;
+  WorkItem *item = g_new0(WorkItem, 1);
+  item->kind = WORK_EVENT;
+  item->event = code;
+  item->sender = g_strdup(detail);
+  item->value = value;
+  push_item(node, item);
 }
 
 void

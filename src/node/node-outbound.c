@@ -27,6 +27,7 @@ struct _OutCall {
   gboolean from_handler;
   gboolean local;     /* to our own workload, through the inbox */
   gboolean completed; /* I/O */
+  gboolean raw_frame; /* frame is not an RpcEnvelope (data stream chunk) */
   char *target;
   char *route_key;
   char *request_id;
@@ -113,6 +114,29 @@ out_call_new(ActrNode *node, gboolean tell, const char *target, const char *rout
 }
 
 OutCall *
+out_call_new_frame(ActrNode *node, const char *target, const char *label, GBytes *frame,
+                   ActrLane lane, gint64 timeout_ms, OutCallDone done, gpointer done_data,
+                   GDestroyNotify done_destroy)
+{
+  OutCall *call = g_new0(OutCall, 1);
+
+  call->ref_count = 1;
+  call->node = node;
+  call->tell = TRUE;
+  call->raw_frame = TRUE;
+  call->target = g_strdup(target);
+  call->route_key = g_strdup(label);
+  call->request_id = g_uuid_string_random();
+  call->lane = lane;
+  call->timeout_ms = timeout_ms > 0 ? timeout_ms : ACTR_NODE_DEFAULT_TIMEOUT_MS;
+  call->frame = g_bytes_ref(frame);
+  call->done = done;
+  call->done_data = done_data;
+  call->done_destroy = done_destroy;
+  return call;
+}
+
+OutCall *
 out_call_ref(OutCall *call)
 {
   g_atomic_int_inc(&call->ref_count);
@@ -183,6 +207,8 @@ static gboolean
 retry_delay_ms(const OutCall *call, guint *delay_ms)
 {
   static const guint reliable[] = {1000, 2000, 4000, 5000};
+  if (call->lane != ACTR_LANE_RPC_RELIABLE && call->lane != ACTR_LANE_RPC_SIGNAL)
+    return FALSE; /* streams: one attempt */
   if (call->lane == ACTR_LANE_RPC_SIGNAL) {
     if (call->attempt >= 2)
       return FALSE;
@@ -377,6 +403,8 @@ on_out_closed(ActrPeerLink *link, gpointer user_data)
 
   g_debug("node: link to %s closed", link->peer_text);
   node_gate_link_closed(node, link);
+  if (link->carried_streams)
+    node_emit(node, ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN, link->peer_text, 0);
   if (p != NULL && p->out_link == link) {
     actr_peer_link_set_handlers(link, NULL, NULL, NULL);
     g_clear_pointer(&p->out_link, actr_peer_link_unref);
@@ -611,6 +639,10 @@ send_local(OutCall *call)
 {
   ActrNode *node = call->node;
 
+  if (call->raw_frame) {
+    fail(call, ACTR_ERROR_INVALID_ARGUMENT, "data streams to the node itself are not supported");
+    return;
+  }
   if (node->store == NULL) {
     fail(call, ACTR_ERROR_UNKNOWN_ROUTE, "%s (this node runs no workload)", call->route_key);
     return;
@@ -665,6 +697,8 @@ send_on(OutCall *call, ActrPeerLink *link)
   }
   call->attempt++;
   call->sent_on = link;
+  if (call->raw_frame)
+    link->carried_streams = TRUE;
   if (actr_peer_link_send(link, call->lane, data, len) != ACTR_OK) {
     g_autofree char *why = g_strdup_printf("send to %s failed", link->peer_text);
     retry_or_fail(call, ACTR_ERROR_UNAVAILABLE, why);

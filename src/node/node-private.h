@@ -43,6 +43,8 @@ G_BEGIN_DECLS
 #define ACTR_NODE_MAILBOX_BATCH 32
 /* Heartbeat backlog capacity (runtime.md §11.2). */
 #define ACTR_NODE_BACKLOG_CAPACITY 1000.0
+/* Data stream send bound (runtime.md §8.4). */
+#define ACTR_NODE_STREAM_SEND_TIMEOUT_MS 15000
 /* Built-in route answered by the gate itself (actr ping). */
 #define ACTR_NODE_PING_ROUTE "actr.Node.Ping"
 
@@ -96,6 +98,10 @@ struct _ActrNode {
   ActrId self_id;
   char *self_text;
   ActrCredential *credential;
+
+  /* ---- streams_lock ---- */
+  GMutex streams_lock;
+  GHashTable *streams; /* stream ids the workload registered (set) */
 
   /* ---- thread-safe by construction ---- */
   ActrStore *store;         /* NULL without a workload; ActrStore is thread-safe */
@@ -172,6 +178,9 @@ void node_gate_frame(ActrNode *node, ActrPeerLink *link, ActrLane lane, GBytes *
 /* A link closed: forget reply routes through it (I/O). */
 void node_gate_link_closed(ActrNode *node, ActrPeerLink *link);
 
+/* Hands an observation event to the workload's on_event (any thread). */
+void node_workload_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value);
+
 /* The store's depth observer (any thread). */
 void node_depth_observer(guint64 queued, gpointer user_data);
 
@@ -185,6 +194,11 @@ void node_outbound_clear(ActrNode *node);
 OutCall *out_call_new(ActrNode *node, gboolean tell, const char *target, const char *route_key,
                       GBytes *payload, const ActrCallOptions *options, OutCallDone done,
                       gpointer done_data, GDestroyNotify done_destroy);
+/* A one-way frame that is not an RpcEnvelope (a DataStream chunk on
+ * @lane): one attempt, no retry, completes once handed to the link. */
+OutCall *out_call_new_frame(ActrNode *node, const char *target, const char *label, GBytes *frame,
+                            ActrLane lane, gint64 timeout_ms, OutCallDone done, gpointer done_data,
+                            GDestroyNotify done_destroy);
 OutCall *out_call_ref(OutCall *call);
 void out_call_unref(OutCall *call);
 /* Marks @call as issued by a workload handler (self-calls are refused). */

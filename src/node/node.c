@@ -49,6 +49,7 @@ node_emit(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value
 {
   if (node->on_event != NULL)
     node->on_event(node, event, detail != NULL ? detail : "", value, node->event_data);
+  node_workload_event(node, event, detail, value);
 }
 
 void
@@ -188,6 +189,8 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
   }
   g_mutex_init(&node->lock);
   g_cond_init(&node->cond);
+  g_mutex_init(&node->streams_lock);
+  node->streams = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   node->state = NODE_NEW;
   node->io_context = g_main_context_new();
   node->io_loop = g_main_loop_new(node->io_context, FALSE);
@@ -256,6 +259,8 @@ on_server_closed(ActrWsLink *ws, gpointer user_data)
     return;
   node_gate_link_closed(st->node, link);
   node_outbound_remove_inbound(st->node, link);
+  if (link->carried_streams)
+    node_emit(st->node, ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN, link->peer_text, 0);
   actr_peer_link_emit_closed(link);
   node_emit(st->node, ACTR_NODE_EVENT_WEBSOCKET_DISCONNECTED, link->peer_text, 0);
   actr_peer_link_unref(link);
@@ -853,6 +858,8 @@ actr_node_free(ActrNode *node)
   g_clear_error(&node->start_error);
   g_mutex_clear(&node->lock);
   g_cond_clear(&node->cond);
+  g_clear_pointer(&node->streams, g_hash_table_unref);
+  g_mutex_clear(&node->streams_lock);
   g_free(node);
 }
 

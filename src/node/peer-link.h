@@ -54,6 +54,7 @@ struct _ActrPeerLink {
   ActrPeerLinkClosedFunc on_closed;
   gpointer user_data;
   gboolean closed_reported;
+  gboolean carried_streams; /* a data stream chunk went over it (either way) */
 };
 
 /* For implementations: initialises the common part of a new link (ref 1). */

@@ -15,6 +15,7 @@ struct ActrInvocationCtx {
   GPtrArray *keep;       /* GBytes handed to the guest, alive until free */
   const ActrInvocationRouter *router;
   gpointer router_data;
+  gboolean in_stream_callback;
 };
 
 /* Values may be NULL (a delete). */
@@ -251,6 +252,48 @@ host_log(ActrInvocationCtx *ctx, int level, const char *message)
         message ? message : "");
 }
 
+static int32_t
+stream_registration(ActrInvocationCtx *ctx, const char *stream_id, gboolean registering)
+{
+  if (stream_id == NULL || stream_id[0] == '\0')
+    return ACTR_ERROR_INVALID_ARGUMENT;
+  if (registering && ctx->in_stream_callback)
+    return ACTR_ERROR_NOT_IMPLEMENTED; /* UNSUPPORTED_OP in the reference */
+  if (ctx->router == NULL || ctx->router->stream_registration == NULL)
+    return ACTR_ERROR_UNAVAILABLE;
+  char *message = NULL;
+  int32_t code =
+      ctx->router->stream_registration(ctx->router_data, ctx, stream_id, registering, &message);
+  return route_failure(code, message, registering ? "register_stream" : "unregister_stream");
+}
+
+static int32_t
+host_register_stream(ActrInvocationCtx *ctx, const char *stream_id)
+{
+  return stream_registration(ctx, stream_id, TRUE);
+}
+
+static int32_t
+host_unregister_stream(ActrInvocationCtx *ctx, const char *stream_id)
+{
+  return stream_registration(ctx, stream_id, FALSE);
+}
+
+static int32_t
+host_send_data_stream(ActrInvocationCtx *ctx, const char *target, const char *stream_id,
+                      uint64_t sequence, const uint8_t *payload, size_t len, int lane)
+{
+  if (target == NULL || stream_id == NULL || stream_id[0] == '\0' || (payload == NULL && len > 0) ||
+      (lane != ACTR_STREAM_RELIABLE && lane != ACTR_STREAM_LATENCY_FIRST))
+    return ACTR_ERROR_INVALID_ARGUMENT;
+  if (ctx->router == NULL || ctx->router->send_data_stream == NULL)
+    return ACTR_ERROR_UNAVAILABLE;
+  char *message = NULL;
+  int32_t code = ctx->router->send_data_stream(ctx->router_data, ctx, target, stream_id, sequence,
+                                               payload, len, lane, &message);
+  return route_failure(code, message, "send_data_stream");
+}
+
 static const ActrHostApi host_api = {
     .abi_version = ACTR_WORKLOAD_ABI_VERSION,
     .size = sizeof(ActrHostApi),
@@ -266,7 +309,16 @@ static const ActrHostApi host_api = {
     .tell = host_tell,
     .discover = host_discover,
     .log = host_log,
+    .register_stream = host_register_stream,
+    .unregister_stream = host_unregister_stream,
+    .send_data_stream = host_send_data_stream,
 };
+
+void
+actr_invocation_set_in_stream_callback(ActrInvocationCtx *ctx, gboolean in_callback)
+{
+  ctx->in_stream_callback = in_callback;
+}
 
 const ActrHostApi *
 actr_invocation_host_api(void)

@@ -28,6 +28,12 @@ typedef struct {
                   const guint8 *payload, gsize len, char **message);
   int32_t (*discover)(gpointer data, ActrInvocationCtx *ctx, const char *actr_type, char **actr_id,
                       char **message);
+  /* Data streams; @registering: register (TRUE) or unregister. */
+  int32_t (*stream_registration)(gpointer data, ActrInvocationCtx *ctx, const char *stream_id,
+                                 gboolean registering, char **message);
+  int32_t (*send_data_stream)(gpointer data, ActrInvocationCtx *ctx, const char *target,
+                              const char *stream_id, guint64 sequence, const guint8 *payload,
+                              gsize len, int lane, char **message);
 } ActrInvocationRouter;
 
 /* A context for one request.  @store (nullable: no durable state) is read
@@ -39,6 +45,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrInvocationCtx, actr_invocation_free)
 
 void actr_invocation_set_router(ActrInvocationCtx *ctx, const ActrInvocationRouter *router,
                                 gpointer data);
+
+/* Marks @ctx as a data-stream callback: register_stream() then fails with
+ * 10009 (runtime.md §6.2). */
+void actr_invocation_set_in_stream_callback(ActrInvocationCtx *ctx, gboolean in_callback);
 
 /* The host table to give to actr_workload_init(); static, valid forever. */
 const ActrHostApi *actr_invocation_host_api(void);

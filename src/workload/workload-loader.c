@@ -158,3 +158,32 @@ actr_workload_on_stop(ActrWorkload *w, ActrInvocationCtx *ctx)
   if (w->initialized && HAS_FIELD(w->desc, on_stop) && w->desc->on_stop)
     w->desc->on_stop(w->instance, ctx);
 }
+
+gboolean
+actr_workload_has_data_stream(const ActrWorkload *w)
+{
+  return w->initialized && HAS_FIELD(w->desc, on_data_stream) && w->desc->on_data_stream;
+}
+
+gboolean
+actr_workload_has_on_event(const ActrWorkload *w)
+{
+  return w->initialized && HAS_FIELD(w->desc, on_event) && w->desc->on_event;
+}
+
+int32_t
+actr_workload_data_stream(ActrWorkload *w, ActrInvocationCtx *ctx, const char *stream_id,
+                          guint64 sequence, const guint8 *payload, gsize len)
+{
+  if (!actr_workload_has_data_stream(w))
+    return 10009;
+  return w->desc->on_data_stream(w->instance, ctx, stream_id, sequence, payload, len);
+}
+
+void
+actr_workload_event(ActrWorkload *w, ActrInvocationCtx *ctx, int event, const char *detail,
+                    guint64 value)
+{
+  if (actr_workload_has_on_event(w))
+    w->desc->on_event(w->instance, ctx, event, detail, value);
+}

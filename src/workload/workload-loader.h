@@ -49,4 +49,16 @@ gboolean actr_workload_on_start(ActrWorkload *workload, ActrInvocationCtx *ctx, 
 void actr_workload_on_ready(ActrWorkload *workload, ActrInvocationCtx *ctx);
 void actr_workload_on_stop(ActrWorkload *workload, ActrInvocationCtx *ctx);
 
+/* TRUE when the guest has on_data_stream() / on_event(). */
+gboolean actr_workload_has_data_stream(const ActrWorkload *workload);
+gboolean actr_workload_has_on_event(const ActrWorkload *workload);
+/* Delivers a stream chunk; returns the guest's status (10009 when it has
+ * no on_data_stream()). */
+int32_t actr_workload_data_stream(ActrWorkload *workload, ActrInvocationCtx *ctx,
+                                  const char *stream_id, guint64 sequence, const guint8 *payload,
+                                  gsize len);
+/* Delivers an observation event (no-op without on_event()). */
+void actr_workload_event(ActrWorkload *workload, ActrInvocationCtx *ctx, int event,
+                         const char *detail, guint64 value);
+
 #endif /* ACTR_WORKLOAD_LOADER_H */
