@@ -17,6 +17,7 @@
 #include "cli-common.h"
 #include "cmd-dlq.h"
 #include "cmd-mailbox.h"
+#include "cmd-pack.h"
 #include "cmd-node.h"
 
 typedef struct {
@@ -66,6 +67,19 @@ static const char *const ping_synopsis[] = {
     NULL,
 };
 
+static const char *const pack_synopsis[] = {
+    "pack     --workload LIB.so --key MFR_KEY [--type M:N:V] [--lock FILE] -o OUT.actr [--json]",
+    NULL,
+};
+static const char *const verify_synopsis[] = {
+    "verify   PACKAGE (--pubkey B64 | --pubkey-file F | --mfr-url URL) [--json]",
+    NULL,
+};
+static const char *const keygen_synopsis[] = {
+    "keygen   -o KEY_FILE [--manufacturer M] [--key-id K] [--public-out FILE] [--json]",
+    NULL,
+};
+
 static const ActrCliCommand commands[] = {
     {"run", "run a node with a workload", run_synopsis, actr_cmd_run},
     {"call", "call a route on an actor and print the reply", call_synopsis, actr_cmd_call},
@@ -75,6 +89,10 @@ static const ActrCliCommand commands[] = {
     {"ping", "measure round trips to an actor", ping_synopsis, actr_cmd_ping},
     {"mailbox", "inspect a node's inbox (read-only)", mailbox_synopsis, actr_cmd_mailbox},
     {"dlq", "inspect and manage a node's dead-letter queue", dlq_synopsis, actr_cmd_dlq},
+    {"pack", "build a signed .actr package from a workload", pack_synopsis, actr_cmd_pack},
+    {"verify", "check an .actr package's signature, hashes and target", verify_synopsis,
+     actr_cmd_verify},
+    {"keygen", "make a manufacturer signing key for packages", keygen_synopsis, actr_cmd_keygen},
     {NULL, NULL, NULL, NULL},
 };
 
