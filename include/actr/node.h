@@ -153,6 +153,21 @@ ACTR_API char *actr_node_discover(ActrNode *node, const char *actr_type, GError 
 ACTR_API GPtrArray *actr_node_discover_types(ActrNode *node, const char *manufacturer,
                                              GError **error);
 
+/* What the platform says about the network (runtime.md §14). */
+typedef enum {
+  ACTR_NETWORK_AVAILABLE, /* connectivity is back */
+  ACTR_NETWORK_LOST,      /* no connectivity */
+  ACTR_NETWORK_CHANGED,   /* a different path (Wi-Fi ↔ cellular, new address) */
+} ActrNetworkEvent;
+
+/* Reports a network event (any thread, non-blocking).  Events are
+ * debounced: the node acts once, 400 ms after the last event of a burst,
+ * on the last state reported.  LOST closes the links to peers (calls in
+ * flight are retried within their timeout); AVAILABLE and CHANGED also
+ * reconnect signaling at once instead of waiting for its back-off.  Links
+ * are dialled again by the next call. */
+ACTR_API void actr_node_network_event(ActrNode *node, ActrNetworkEvent event);
+
 /* Begins shutdown (non-blocking, idempotent, any thread, also from a
  * hook): stop taking requests, finish the handler in progress, call
  * on_stop, close links, unregister (bounded by 5 s), close the store.

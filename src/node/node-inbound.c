@@ -607,8 +607,10 @@ process_message(ActrNode *node, ActrStoreMessage *msg)
   current_trace_set =
       env->traceparent != NULL && actr_trace_context_parse(env->traceparent, &current_trace);
   g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, caller_text, env->request_id);
-  int32_t status = actr_workload_handle(node->workload, ctx, env->route_key, env->payload.data,
-                                        env->payload.len);
+  /* Never a NULL payload pointer, even when empty (guests may memcpy it). */
+  const guint8 *body = env->payload.data != NULL ? env->payload.data : (const guint8 *)"";
+  int32_t status =
+      actr_workload_handle(node->workload, ctx, env->route_key, body, env->payload.len);
   current_trace_set = FALSE;
   g_autoptr(GBytes) response = NULL;
   g_autoptr(GError) failure = NULL;
@@ -740,9 +742,11 @@ workload_thread_main(gpointer data)
                                                     item->chunk->stream_id, item->chunk->sequence);
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, item->sender, request_id);
       actr_invocation_set_in_stream_callback(ctx, TRUE);
-      int32_t status = actr_workload_data_stream(node->workload, ctx, item->chunk->stream_id,
-                                                 item->chunk->sequence, item->chunk->payload.data,
-                                                 item->chunk->payload.len);
+      const guint8 *body =
+          item->chunk->payload.data ? item->chunk->payload.data : (const guint8 *)"";
+      int32_t status =
+          actr_workload_data_stream(node->workload, ctx, item->chunk->stream_id,
+                                    item->chunk->sequence, body, item->chunk->payload.len);
       if (status != ACTR_WORKLOAD_OK)
         g_debug("node: on_data_stream %s returned %d", request_id, status);
       break;

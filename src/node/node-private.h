@@ -128,6 +128,9 @@ struct _ActrNode {
   gint64 credential_expires_at; /* Unix seconds, 0 = unknown */
   char *signaling_error;        /* why signaling is down (for messages) */
   guint drain_timer;
+  guint network_timer; /* debounce of network events */
+  ActrNetworkEvent network_last;
+  guint network_burst; /* events in the current burst */
 };
 
 /* ---- node.c ---------------------------------------------------------------- */

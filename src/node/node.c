@@ -704,6 +704,71 @@ wait:
   return TRUE;
 }
 
+/* ---- network events (runtime.md §14) -------------------------------------------- */
+
+#define NETWORK_SETTLE_MS 400
+
+static gboolean
+on_network_settled(gpointer data)
+{
+  ActrNode *node = data;
+  ActrNetworkEvent event = node->network_last;
+  guint burst = node->network_burst;
+
+  node->network_timer = 0;
+  node->network_burst = 0;
+  if (node_is_stopping(node))
+    return G_SOURCE_REMOVE;
+  g_info("node: network %s (%u event(s) settled)",
+         event == ACTR_NETWORK_LOST        ? "lost"
+         : event == ACTR_NETWORK_AVAILABLE ? "available"
+                                           : "changed",
+         burst);
+  /* Links on the old path may be half-open: close them; the next call
+   * dials again, and calls in flight are retried within their timeout. */
+  node_outbound_close_links(node);
+  if (event != ACTR_NETWORK_LOST && node->signaling != NULL)
+    actr_signaling_client_reconnect(node->signaling);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+  ActrNode *node;
+  ActrNetworkEvent event;
+} NetworkPost;
+
+static gboolean
+network_event_on_io(gpointer data)
+{
+  NetworkPost *post = data;
+  ActrNode *node = post->node;
+
+  node->network_last = post->event;
+  node->network_burst++;
+  /* Debounce: every event restarts the settle window. */
+  node_source_clear(node, &node->network_timer);
+  GSource *timer = g_timeout_source_new(NETWORK_SETTLE_MS);
+  g_source_set_callback(timer, on_network_settled, node, NULL);
+  node->network_timer = g_source_attach(timer, node->io_context);
+  g_source_unref(timer);
+  return G_SOURCE_REMOVE;
+}
+
+void
+actr_node_network_event(ActrNode *node, ActrNetworkEvent event)
+{
+  g_return_if_fail(node != NULL);
+  g_mutex_lock(&node->lock);
+  gboolean running = node->state == NODE_RUNNING;
+  g_mutex_unlock(&node->lock);
+  if (!running)
+    return;
+  NetworkPost *post = g_new0(NetworkPost, 1);
+  post->node = node;
+  post->event = event;
+  node_post(node, network_event_on_io, post, g_free);
+}
+
 /* ---- shutdown ------------------------------------------------------------------ */
 
 static gboolean
@@ -754,6 +819,7 @@ shutdown_on_io(gpointer data)
   node_emit(node, ACTR_NODE_EVENT_SHUTDOWN, "shutdown requested", 0);
   node_source_clear(node, &node->connect_timer);
   node_source_clear(node, &node->renew_timer);
+  node_source_clear(node, &node->network_timer);
   g_clear_pointer(&node->ws_server, actr_ws_server_free); /* no new requests */
   /* Handlers blocked in outbound calls must not wait for their timeout. */
   node_outbound_fail_all(node, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
