@@ -296,9 +296,11 @@ verify_report(gboolean json, const char *path, const ActrPackage *package, const
             ? g_strdup_printf("%s (%" G_GUINT64_FORMAT " bytes)", m->binary_path, m->binary_size)
             : g_strdup(m->binary_path);
     g_autofree char *key = g_strdup_printf("%s (%s)", key_id != NULL ? key_id : "-", key_source);
-    g_autofree char *deps = lock != NULL
-                                ? g_strdup_printf("%u dependencies", lock->dependencies->len)
-                                : g_strdup("none");
+    g_autofree char *deps =
+        lock == NULL
+            ? g_strdup("none")
+            : g_strdup_printf("%u %s", lock->dependencies->len,
+                              lock->dependencies->len == 1 ? "dependency" : "dependencies");
 
     actr_cli_print_field(stdout, FIELD_WIDTH, "package", path);
     actr_cli_print_field(stdout, FIELD_WIDTH, "type", type_text);
