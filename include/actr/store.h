@@ -207,6 +207,26 @@ ACTR_API gboolean actr_store_ack_with_state(ActrStore *store, gint64 id, GBytes 
                                             const ActrStateWrite *writes, guint n_writes,
                                             GError **error);
 
+/* One acknowledgement of actr_store_ack_batch(). */
+typedef struct {
+  gint64 id;                    /* an in-flight message */
+  GBytes *response;             /* as for actr_store_ack(); may be NULL */
+  const ActrStateWrite *writes; /* as for actr_store_ack_with_state() */
+  guint n_writes;
+  GError *error; /* out: why this ack failed (NULL when committed) */
+} ActrStoreAck;
+
+/* Acks @n in-flight messages at once, like @n actr_store_ack_with_state()
+ * calls committed together: normally one transaction (a group commit), so
+ * a workload that handled several queued messages pays for one commit.
+ * Returns TRUE when every ack committed.  Otherwise FALSE with @error set
+ * to the first failure and each failed ack's error member set; a storage
+ * failure (disk full, I/O) fails them all, any other failure is retried
+ * per ack, so the others may have committed.  Blocks like the other sync
+ * calls. */
+ACTR_API gboolean actr_store_ack_batch(ActrStore *store, ActrStoreAck *acks, guint n,
+                                       GError **error);
+
 /* The committed value of state @key (transfer full), or NULL with
  * ACTR_STORE_ERROR_NOT_FOUND.  Works on read-only stores. */
 ACTR_API GBytes *actr_store_state_get(ActrStore *store, const char *key, GError **error);

@@ -484,7 +484,7 @@ cmd_discover(int argc, char **argv)
 static const ActrCliHelp ping_help = {
     .command = "ping",
     .summary = "measure round trips to an actor",
-    .synopsis = "--config FILE TARGET [--count N] [--interval MS] [--timeout MS]",
+    .synopsis = "--config FILE TARGET [--count N] [--interval MS] [--timeout MS] [--route ROUTE]",
     .description =
         "Sends --count (default 5) ping requests to TARGET (a type or an ActrId) and prints one "
         "round-trip time per line, then a summary line with min, p50 and p99.  Pings are "
@@ -495,7 +495,9 @@ static const ActrCliHelp ping_help = {
                    "1  Could not register or connect, or some pings failed.\n"
                    "2  Bad command line or configuration.\n"
                    "3  Every ping failed with an actr error.",
-    .examples = "  actr ping --config client.toml acme:echo:1.0.0 --count 10",
+    .examples = "  actr ping --config client.toml acme:echo:1.0.0 --count 10\n"
+                "  actr ping --config client.toml acme:echo:1.0.0 --route echo.Echo.Echo "
+                "--interval 0 --count 1000",
 };
 
 static int
@@ -511,7 +513,7 @@ cmd_ping(int argc, char **argv)
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
   g_autoptr(ActrConfig) config = NULL;
   g_autoptr(ActrNode) node = NULL;
-  const char *config_path = NULL;
+  const char *config_path = NULL, *route = PING_ROUTE;
   guint count = 5, interval_ms = 200, timeout_ms = 5000;
   int rc;
   const ActrCliOption options[] = {
@@ -520,6 +522,9 @@ cmd_ping(int argc, char **argv)
       {"interval", 'i', ACTR_CLI_OPT_UINT, &interval_ms, "MS",
        "Pause between pings (default 200)."},
       {"timeout", 0, ACTR_CLI_OPT_UINT, &timeout_ms, "MS", "Timeout per ping (default 5000)."},
+      {"route", 'r', ACTR_CLI_OPT_STRING, &route, "ROUTE",
+       "Ping through a route of the target's workload instead (it must echo its payload, like "
+       "echo.Echo.Echo): measures the whole durable path, inbox commit and ack included."},
       {NULL, 0, 0, NULL, NULL, NULL},
   };
 

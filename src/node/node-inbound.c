@@ -142,17 +142,16 @@ reply_on_io(gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Hands a committed reply to the I/O thread (workload thread). */
 static void
-post_reply(ActrNode *node, const char *request_id, const char *caller_text, GBytes *reply)
+bytes_unref0(gpointer bytes)
 {
-  ReplyItem *r = g_new0(ReplyItem, 1);
-  r->node = node;
-  r->request_id = g_strdup(request_id);
-  r->caller_text = g_strdup(caller_text);
-  r->reply = g_bytes_ref(reply);
-  node_post(node, reply_on_io, r, reply_item_free);
+  if (bytes != NULL)
+    g_bytes_unref(bytes);
 }
+
+/* Commits the acks of handled messages and sends their replies; defined
+ * with the mailbox loop below. */
+static void flush_current_batch(ActrNode *node);
 
 /* ---- the gate (I/O thread) ------------------------------------------------------- */
 
@@ -432,6 +431,7 @@ handler_route(ActrNode *node, gboolean tell, const char *target, const char *rou
     *message = g_strdup("a handler cannot call its own actor: the call would wait for itself");
     return ACTR_ERROR_INVALID_ARGUMENT;
   }
+  flush_current_batch(node);
   if (current_trace_set)
     actr_trace_context_child(&current_trace, &child);
   else
@@ -529,6 +529,7 @@ router_send_data_stream(gpointer data, ActrInvocationCtx *ctx, const char *targe
   chunk.has_timestamp_ms = TRUE;
   chunk.timestamp_ms = g_get_real_time() / 1000;
   g_autoptr(GBytes) frame = actr_data_stream_encode(&chunk);
+  flush_current_batch(node);
   g_mutex_init(&w.lock);
   g_cond_init(&w.cond);
   OutCall *call =
@@ -575,9 +576,97 @@ invocation_new(ActrNode *node, const char *caller_text, const char *request_id)
 
 /* ---- the mailbox loop (workload thread) ------------------------------------------ */
 
-/* Handles one dequeued message to completion: run, commit, reply. */
+/* Handled messages whose acks commit together (workload thread only).
+ * Replies leave only after their ack committed; a later handler reads the
+ * state written by an earlier one through the overlay. */
+typedef struct {
+  GArray *acks;        /* ActrStoreAck */
+  GPtrArray *contexts; /* ActrInvocationCtx * owning the acks' write keys */
+  GPtrArray *writes;   /* GArray * of ActrStateWrite, one per ack */
+  GPtrArray *replies;  /* ReplyItem * (NULL for tells), one per ack */
+  GHashTable *overlay; /* key → GBytes * (NULL = deleted): uncommitted state */
+  gint64 started_us;   /* when the first pending ack was added */
+} AckBatch;
+
+/* Longest a handled message waits for the handlers after it before its ack
+ * commits (when the queue is busy). */
+#define ACK_BATCH_MAX_WAIT_US 1000
+
+static __thread AckBatch *current_batch;
+
 static void
-process_message(ActrNode *node, ActrStoreMessage *msg)
+ack_batch_init(AckBatch *batch)
+{
+  batch->acks = g_array_new(FALSE, TRUE, sizeof(ActrStoreAck));
+  batch->contexts = g_ptr_array_new_with_free_func((GDestroyNotify)actr_invocation_free);
+  batch->writes = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+  batch->replies = g_ptr_array_new();
+  batch->overlay = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bytes_unref0);
+}
+
+static void
+ack_batch_clear(AckBatch *batch)
+{
+  g_array_unref(batch->acks);
+  g_ptr_array_unref(batch->contexts);
+  g_ptr_array_unref(batch->writes);
+  g_ptr_array_unref(batch->replies);
+  g_hash_table_unref(batch->overlay);
+}
+
+/* Commits the pending acks (one transaction, normally) and sends their
+ * replies.  An ack that fails leaves its message to run again. */
+static void
+ack_batch_flush(ActrNode *node, AckBatch *batch)
+{
+  g_autoptr(GError) error = NULL;
+  guint n = batch->acks->len;
+
+  if (n == 0)
+    return;
+  ActrStoreAck *acks = (ActrStoreAck *)(void *)batch->acks->data;
+  gboolean all = actr_store_ack_batch(node->store, acks, n, &error);
+  for (guint i = 0; i < n; i++) {
+    ReplyItem *r = g_ptr_array_index(batch->replies, i);
+    if (acks[i].error != NULL) {
+      /* Nothing of this run is committed: the message goes back to the
+       * queue and runs again once the store recovers (disk full, ...). */
+      g_autoptr(GError) requeue_error = NULL;
+      g_warning("node: cannot commit the result of message %" G_GINT64_FORMAT
+                ": %s; it will run again",
+                acks[i].id, acks[i].error->message);
+      if (!actr_store_requeue(node->store, acks[i].id, &requeue_error))
+        g_warning("node: cannot requeue message %" G_GINT64_FORMAT ": %s", acks[i].id,
+                  requeue_error->message);
+      g_clear_error(&acks[i].error);
+      if (r != NULL)
+        reply_item_free(r);
+    } else if (r != NULL) {
+      node_post(node, reply_on_io, r, reply_item_free);
+    }
+    g_clear_pointer(&acks[i].response, g_bytes_unref);
+  }
+  g_array_set_size(batch->acks, 0);
+  g_ptr_array_set_size(batch->contexts, 0);
+  g_ptr_array_set_size(batch->writes, 0);
+  g_ptr_array_set_size(batch->replies, 0);
+  g_hash_table_remove_all(batch->overlay);
+  if (!all)
+    g_usleep(STORE_ERROR_BACKOFF_US);
+}
+
+/* Before a handler talks to other actors, earlier replies must not wait
+ * for that (workload thread). */
+static void
+flush_current_batch(ActrNode *node)
+{
+  if (current_batch != NULL)
+    ack_batch_flush(node, current_batch);
+}
+
+/* Handles one dequeued message: runs it and adds its ack to @batch. */
+static void
+process_message(ActrNode *node, ActrStoreMessage *msg, AckBatch *batch)
 {
   g_autoptr(GError) error = NULL;
   gsize len;
@@ -587,6 +676,7 @@ process_message(ActrNode *node, ActrStoreMessage *msg)
   if (env == NULL) {
     g_autofree char *why = g_strdup_printf("Protobuf decode failed: %s", error->message);
     g_clear_error(&error);
+    ack_batch_flush(node, batch); /* keep the store's order of operations */
     if (!actr_store_dead_letter(node->store, msg->id, "protobuf_decode", why, NULL, &error))
       g_warning("node: cannot dead-letter message %" G_GINT64_FORMAT ": %s", msg->id,
                 error->message);
@@ -606,7 +696,8 @@ process_message(ActrNode *node, ActrStoreMessage *msg)
 
   current_trace_set =
       env->traceparent != NULL && actr_trace_context_parse(env->traceparent, &current_trace);
-  g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, caller_text, env->request_id);
+  ActrInvocationCtx *ctx = invocation_new(node, caller_text, env->request_id);
+  actr_invocation_set_state_overlay(ctx, batch->overlay);
   /* Never a NULL payload pointer, even when empty (guests may memcpy it). */
   const guint8 *body = env->payload.data != NULL ? env->payload.data : (const guint8 *)"";
   int32_t status =
@@ -616,41 +707,55 @@ process_message(ActrNode *node, ActrStoreMessage *msg)
   g_autoptr(GError) failure = NULL;
   if (!actr_invocation_finish(ctx, status, &response, &failure))
     g_debug("node: %s %s failed: %s", env->route_key, env->request_id, failure->message);
-  g_autoptr(GBytes) reply = tell ? NULL : reply_encode(env, response, failure);
-  g_autoptr(GArray) writes = actr_invocation_state_writes(ctx);
 
-  if (!actr_store_ack_with_state(node->store, msg->id, reply, (ActrStateWrite *)writes->data,
-                                 writes->len, &error)) {
-    /* Nothing of this run is committed: the message goes back to the queue
-     * and runs again once the store recovers (disk full, ...). */
-    g_warning("node: cannot commit the result of %s: %s; it will run again", env->request_id,
-              error->message);
-    g_clear_error(&error);
-    if (!actr_store_requeue(node->store, msg->id, &error))
-      g_warning("node: cannot requeue message %" G_GINT64_FORMAT ": %s", msg->id, error->message);
-    g_usleep(STORE_ERROR_BACKOFF_US);
-    return;
+  if (batch->acks->len == 0)
+    batch->started_us = g_get_monotonic_time();
+  GArray *writes = actr_invocation_state_writes(ctx);
+  for (guint i = 0; i < writes->len; i++) {
+    ActrStateWrite *w = &g_array_index(writes, ActrStateWrite, i);
+    g_hash_table_replace(batch->overlay, g_strdup(w->key), w->value ? g_bytes_ref(w->value) : NULL);
   }
-  if (reply != NULL)
-    post_reply(node, env->request_id, caller_text, reply);
+  ActrStoreAck ack = {
+      .id = msg->id,
+      .response = tell ? NULL : reply_encode(env, response, failure),
+      .writes = (const ActrStateWrite *)(void *)writes->data,
+      .n_writes = writes->len,
+  };
+  ReplyItem *r = NULL;
+  if (ack.response != NULL) {
+    r = g_new0(ReplyItem, 1);
+    r->node = node;
+    r->request_id = g_strdup(env->request_id);
+    r->caller_text = g_strdup(caller_text);
+    r->reply = g_bytes_ref(ack.response);
+  }
+  g_array_append_val(batch->acks, ack);
+  g_ptr_array_add(batch->contexts, ctx);
+  g_ptr_array_add(batch->writes, writes);
+  g_ptr_array_add(batch->replies, r);
 }
 
 static void
 mailbox_drain(ActrNode *node)
 {
+  AckBatch batch;
+
+  ack_batch_init(&batch);
+  current_batch = &batch;
   while (!node_is_stopping(node)) {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) batch = actr_store_dequeue(node->store, ACTR_NODE_MAILBOX_BATCH, &error);
+    g_autoptr(GPtrArray) messages =
+        actr_store_dequeue(node->store, ACTR_NODE_MAILBOX_BATCH, &error);
 
-    if (batch == NULL) {
+    if (messages == NULL) {
       g_warning("node: mailbox dequeue failed: %s (retrying in 1 s)", error->message);
       g_usleep(STORE_ERROR_BACKOFF_US);
       continue;
     }
-    if (batch->len == 0)
-      return;
-    for (guint i = 0; i < batch->len; i++) {
-      ActrStoreMessage *msg = g_ptr_array_index(batch, i);
+    if (messages->len == 0)
+      break;
+    for (guint i = 0; i < messages->len; i++) {
+      ActrStoreMessage *msg = g_ptr_array_index(messages, i);
       if (node_is_stopping(node)) {
         /* Not started: back to the queue for the next run, uncharged. */
         g_autoptr(GError) requeue_error = NULL;
@@ -658,9 +763,18 @@ mailbox_drain(ActrNode *node)
           g_debug("node: requeue at shutdown: %s", requeue_error->message);
         continue;
       }
-      process_message(node, msg);
+      process_message(node, msg, &batch);
+      if (batch.acks->len >= ACTR_NODE_MAILBOX_BATCH ||
+          g_get_monotonic_time() - batch.started_us >= ACK_BATCH_MAX_WAIT_US)
+        ack_batch_flush(node, &batch);
     }
+    /* Commit what this dequeue produced before asking for more: under load
+     * the next dequeue finds the requests that arrived meanwhile. */
+    ack_batch_flush(node, &batch);
   }
+  ack_batch_flush(node, &batch);
+  current_batch = NULL;
+  ack_batch_clear(&batch);
 }
 
 void

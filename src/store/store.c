@@ -2039,6 +2039,81 @@ actr_store_ack_with_state(ActrStore *store, gint64 id, GBytes *response,
   return run_write(store, op, NULL, NULL, error);
 }
 
+/* Runs @n sync ops as one group: inline in one transaction when the store
+ * is idle, else through the committer (which batches them together, as
+ * they are queued at once).  Waits for all. */
+static void
+submit_many(ActrStore *store, Op **ops, guint n)
+{
+  g_mutex_lock(&store->q_lock);
+  if (store->stopping) {
+    g_mutex_unlock(&store->q_lock);
+    for (guint i = 0; i < n; i++)
+      g_set_error(&ops[i]->error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_INVALID,
+                  "%s: store is closing", store->path);
+    return;
+  }
+  if (!store->busy && g_queue_is_empty(&store->pending) && n <= store->options.max_batch) {
+    store->busy = TRUE;
+    g_mutex_unlock(&store->q_lock);
+    run_batch(store, ops, n);
+    g_mutex_lock(&store->q_lock);
+    store->busy = FALSE;
+    if (!g_queue_is_empty(&store->pending) || store->stopping)
+      g_cond_signal(&store->q_cond);
+    g_cond_broadcast(&store->done_cond);
+    g_mutex_unlock(&store->q_lock);
+    return;
+  }
+  for (guint i = 0; i < n; i++)
+    g_queue_push_tail(&store->pending, ops[i]);
+  g_cond_signal(&store->q_cond);
+  for (guint i = 0; i < n; i++) {
+    while (!ops[i]->done)
+      g_cond_wait(&store->done_cond, &store->q_lock);
+  }
+  g_mutex_unlock(&store->q_lock);
+}
+
+gboolean
+actr_store_ack_batch(ActrStore *store, ActrStoreAck *acks, guint n, GError **error)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(n == 0 || acks != NULL, FALSE);
+  if (n == 0)
+    return TRUE;
+  if (!check_writable(store, error))
+    return FALSE;
+  g_autofree Op **ops = g_new0(Op *, n);
+  for (guint i = 0; i < n; i++) {
+    Op *op = op_new(store, OP_ACK);
+    op->id = acks[i].id;
+    op->bytes = acks[i].response ? g_bytes_ref(acks[i].response) : NULL;
+    op->n_state = acks[i].n_writes;
+    op->state_keys = g_new0(char *, acks[i].n_writes + 1);
+    op->state_values = g_new0(GBytes *, acks[i].n_writes + 1);
+    for (guint j = 0; j < acks[i].n_writes; j++) {
+      op->state_keys[j] = g_strdup(acks[i].writes[j].key);
+      op->state_values[j] = acks[i].writes[j].value ? g_bytes_ref(acks[i].writes[j].value) : NULL;
+    }
+    ops[i] = op;
+  }
+  submit_many(store, ops, n);
+  gboolean all = TRUE;
+  for (guint i = 0; i < n; i++) {
+    g_clear_error(&acks[i].error);
+    if (ops[i]->error != NULL) {
+      acks[i].error = g_steal_pointer(&ops[i]->error);
+      if (all)
+        g_set_error_literal(error, acks[i].error->domain, acks[i].error->code,
+                            acks[i].error->message);
+      all = FALSE;
+    }
+    op_free(ops[i]);
+  }
+  return all;
+}
+
 gboolean
 actr_store_requeue(ActrStore *store, gint64 id, GError **error)
 {

@@ -16,6 +16,7 @@ struct ActrInvocationCtx {
   const ActrInvocationRouter *router;
   gpointer router_data;
   gboolean in_stream_callback;
+  GHashTable *overlay; /* uncommitted writes of earlier handlers (borrowed), or NULL */
 };
 
 /* Values may be NULL (a delete). */
@@ -124,6 +125,12 @@ host_state_get(ActrInvocationCtx *ctx, const char *key, const uint8_t **value, s
   if (g_hash_table_lookup_extended(ctx->writes, key, NULL, &written)) {
     if (written == NULL)
       return ACTR_ERROR_NOT_FOUND; /* deleted by this handler */
+    hand_out(ctx, g_bytes_ref(written), value, len);
+    return ACTR_WORKLOAD_OK;
+  }
+  if (ctx->overlay != NULL && g_hash_table_lookup_extended(ctx->overlay, key, NULL, &written)) {
+    if (written == NULL)
+      return ACTR_ERROR_NOT_FOUND; /* deleted by an earlier, not yet committed handler */
     hand_out(ctx, g_bytes_ref(written), value, len);
     return ACTR_WORKLOAD_OK;
   }
@@ -313,6 +320,12 @@ static const ActrHostApi host_api = {
     .unregister_stream = host_unregister_stream,
     .send_data_stream = host_send_data_stream,
 };
+
+void
+actr_invocation_set_state_overlay(ActrInvocationCtx *ctx, GHashTable *overlay)
+{
+  ctx->overlay = overlay;
+}
 
 void
 actr_invocation_set_in_stream_callback(ActrInvocationCtx *ctx, gboolean in_callback)

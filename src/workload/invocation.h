@@ -46,6 +46,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrInvocationCtx, actr_invocation_free)
 void actr_invocation_set_router(ActrInvocationCtx *ctx, const ActrInvocationRouter *router,
                                 gpointer data);
 
+/* State writes of earlier handlers whose acks have not committed yet
+ * (key → GBytes value, or NULL for a delete; borrowed, must outlive @ctx's
+ * handler).  state_get() consults it after the handler's own writes and
+ * before the store, so handlers see each other's writes in order although
+ * their acks commit together (actr_store_ack_batch()). */
+void actr_invocation_set_state_overlay(ActrInvocationCtx *ctx, GHashTable *overlay);
+
 /* Marks @ctx as a data-stream callback: register_stream() then fails with
  * 10009 (runtime.md §6.2). */
 void actr_invocation_set_in_stream_callback(ActrInvocationCtx *ctx, gboolean in_callback);

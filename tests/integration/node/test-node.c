@@ -200,7 +200,7 @@ test_host_operations(Fixture *f, gconstpointer data)
 
   /* The application calls its own workload in process ("local"). */
   g_autofree char *events = call_text(f->relay_a, "local", "relay.Relay.Events", "");
-  g_assert_cmpint(atoi(events), >=, 1); /* at least signaling connected */
+  g_assert_cmpint(g_ascii_strtoll(events, NULL, 10), >=, 1); /* at least signaling connected */
 }
 
 static void

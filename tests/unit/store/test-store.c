@@ -1090,6 +1090,56 @@ test_state_effectively_once(Fixture *f, gconstpointer data)
   actr_store_close(store);
 }
 
+/* actr_store_ack_batch(): several acks (with state) in one commit; a bad
+ * ack fails alone; duplicates are answered from the batch's responses. */
+static void
+test_ack_batch(Fixture *f, gconstpointer data)
+{
+  ActrStore *store = open_store(f, NULL);
+  for (guint i = 0; i < 5; i++) {
+    g_autofree char *rid = g_strdup_printf("b-%u", i);
+    put(store, ACTR_PRIORITY_NORMAL, rid, "1", NULL, NULL);
+  }
+  g_autoptr(GPtrArray) batch = take(store, 10);
+  g_assert_cmpuint(batch->len, ==, 5);
+  ActrStoreStats before, after;
+  g_assert_true(actr_store_get_stats(store, &before, NULL));
+
+  ActrStoreAck acks[6] = {{0}};
+  GBytes *values[5];
+  ActrStateWrite writes[5];
+  for (guint i = 0; i < 5; i++) {
+    ActrStoreMessage *m = batch->pdata[i];
+    g_autofree char *text = g_strdup_printf("%u", i + 1);
+    values[i] = g_bytes_new(text, strlen(text));
+    writes[i] = (ActrStateWrite){.key = "total", .value = values[i]};
+    acks[i] =
+        (ActrStoreAck){.id = m->id, .response = values[i], .writes = &writes[i], .n_writes = 1};
+  }
+  acks[5].id = 4242; /* not in flight: fails alone */
+  g_autoptr(GError) error = NULL;
+  g_assert_false(actr_store_ack_batch(store, acks, 6, &error));
+  g_assert_error(error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND);
+  for (guint i = 0; i < 5; i++)
+    g_assert_no_error(acks[i].error);
+  g_assert_error(acks[5].error, ACTR_STORE_ERROR, ACTR_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&acks[5].error);
+  g_assert_true(actr_store_get_stats(store, &after, NULL));
+  g_assert_cmpuint(after.in_flight, ==, 0);
+  g_assert_cmpuint(after.dedup_records, ==, before.dedup_records + 5);
+  g_assert_cmpuint(state_total(store), ==, 5); /* the last write wins, in order */
+
+  GBytes *response = NULL;
+  g_assert_cmpint(put(store, ACTR_PRIORITY_NORMAL, "b-2", "1", NULL, &response), ==,
+                  ACTR_ENQUEUE_DUPLICATE_DONE);
+  g_assert_cmpmem(g_bytes_get_data(response, NULL), g_bytes_get_size(response), "3", 1);
+  g_bytes_unref(response);
+  g_assert_true(actr_store_ack_batch(store, NULL, 0, NULL));
+  for (guint i = 0; i < 5; i++)
+    g_bytes_unref(values[i]);
+  actr_store_close(store);
+}
+
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -1118,6 +1168,7 @@ main(int argc, char **argv)
   ADD("/store/async/close-before-callbacks", test_close_before_callbacks);
   ADD("/store/ids-never-reused", test_ids_never_reused);
   ADD("/store/state/effectively-once", test_state_effectively_once);
+  ADD("/store/state/ack-batch", test_ack_batch);
   ADD("/store/admin/next-to-running-node", test_admin_next_to_running_node);
   ADD("/store/dlq/requeue-refuses-pending-duplicate", test_dlq_requeue_refuses_pending_duplicate);
   ADD("/store/failure/missing-read-only", test_missing_file_read_only);
