@@ -39,7 +39,8 @@ actr_ais_register_url(const char *endpoint)
   return g_strdup_printf("%.*s/register", (int)len, endpoint);
 }
 
-/* Encodes the LINKED RegisterRequest of @params (transfer full). */
+/* Encodes the RegisterRequest of @params (transfer full): LINKED, or
+ * PACKAGE when it carries a manifest. */
 static GBytes *
 encode_request(const ActrAisRegisterParams *params)
 {
@@ -55,6 +56,17 @@ encode_request(const ActrAisRegisterParams *params)
   req.ws_address = (char *)params->ws_address;
   req.has_auth_mode = TRUE;
   req.auth_mode = ACTR__REGISTER_AUTH_MODE__LINKED;
+  if (params->manifest_raw != NULL && params->mfr_signature != NULL) {
+    gsize len;
+    req.auth_mode = ACTR__REGISTER_AUTH_MODE__PACKAGE;
+    req.has_manifest_raw = TRUE;
+    req.manifest_raw.data = (guint8 *)g_bytes_get_data(params->manifest_raw, &len);
+    req.manifest_raw.len = len;
+    req.has_mfr_signature = TRUE;
+    req.mfr_signature.data = (guint8 *)g_bytes_get_data(params->mfr_signature, &len);
+    req.mfr_signature.len = len;
+    req.target = (char *)params->target;
+  }
   return actr_proto_message_encode(&req.base);
 }
 

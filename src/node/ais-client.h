@@ -41,14 +41,19 @@ typedef enum {
 #define ACTR_AIS_SERVER_ERROR (actr_ais_server_error_quark())
 GQuark actr_ais_server_error_quark(void);
 
-/* What the node sends (LINKED mode, §3.2).  All borrowed for the duration
- * of actr_ais_register_async() only (the request is encoded there). */
+/* What the node sends (LINKED mode, or PACKAGE with a manifest, §3.2).  All borrowed for the
+ * duration of actr_ais_register_async() only (the request is encoded there). */
 typedef struct {
   const ActrType *actr_type; /* required */
   guint32 realm_id;
   const Actr__Acl *acl;     /* nullable: no acl field */
   const char *ws_address;   /* nullable: "ws://host:port" of the WS listener */
   const char *realm_secret; /* nullable: x-actrix-realm-secret header */
+  /* PACKAGE mode (wire.md §3.3) when set: the package's exact manifest
+   * bytes, its manufacturer signature and binary target. */
+  GBytes *manifest_raw;  /* nullable */
+  GBytes *mfr_signature; /* nullable */
+  const char *target;    /* nullable */
 } ActrAisRegisterParams;
 
 /* RegisterOk, decoded (all members owned). */

@@ -755,6 +755,16 @@ route_call(OutCall *call)
                call->target, error->message);
           return;
         }
+        /* A package that declares its dependencies may only call those
+         * (runtime.md §13.1). */
+        const ActrLockFile *lock = node->package ? actr_package_get_lock_file(node->package) : NULL;
+        if (lock != NULL && call->from_handler && actr_lock_file_find(lock, &type, NULL) == NULL) {
+          g_autoptr(GError) missing =
+              actr_error_new_dependency(call->target, "not in the package's lock file");
+          actr_type_clear(&type);
+          complete(call, NULL, missing);
+          return;
+        }
         r = g_new0(TypeRoute, 1);
         r->type = type;
         r->type_text = g_strdup(call->target);

@@ -23,6 +23,7 @@
 #include "ais-client.h"
 #include "envelope.h"
 #include "invocation.h"
+#include "node-package.h"
 #include "peer-link.h"
 #include "signaling-client.h"
 #include "traceparent.h"
@@ -74,6 +75,7 @@ struct _ActrNode {
   ActrType type;
   char *type_text;
   ActrWorkload *workload; /* NULL: client-only node */
+  ActrPackage *package;   /* the verified .actr it came from, or NULL */
   ActrAcl *acl;
   Actr__Acl *acl_pb; /* what registration sends */
   char *store_path;  /* NULL without a workload */

@@ -147,8 +147,15 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
   if (options == NULL)
     options = &no_options;
 
+  g_autoptr(ActrPackage) package = NULL;
+  g_autofree char *extracted = NULL;
+  if (options->workload_path != NULL && node_package_is_package(options->workload_path)) {
+    package = node_package_open(config, options->workload_path, &extracted, error);
+    if (package == NULL)
+      return NULL;
+  }
   if (options->workload_path != NULL) {
-    workload = actr_workload_load(options->workload_path, error);
+    workload = actr_workload_load(extracted ? extracted : options->workload_path, error);
     if (workload == NULL)
       return NULL;
   }
@@ -157,6 +164,12 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
     type_text = options->actr_type;
   } else if (config->package.has_actr_type) {
     config_type = actr_type_to_string(&config->package.actr_type);
+    type_text = config_type;
+  } else if (package != NULL) {
+    ActrType manifest_type = {0};
+    actr_package_manifest_get_type(actr_package_get_manifest(package), &manifest_type);
+    config_type = actr_type_to_string(&manifest_type);
+    actr_type_clear(&manifest_type);
     type_text = config_type;
   } else if (workload != NULL) {
     type_text = actr_workload_get_actr_type(workload);
@@ -174,6 +187,7 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
   node->type = type;
   node->type_text = actr_type_to_string(&type);
   node->workload = g_steal_pointer(&workload);
+  node->package = g_steal_pointer(&package);
   node->acl = actr_acl_new(config->acl_present, config->acl_rules, config->n_acl_rules);
   node->acl_pb = acl_pb_new(config);
   node->backpressure_threshold = config->hyper.mailbox_backpressure_threshold;
@@ -532,6 +546,9 @@ register_async(ActrNode *node, GAsyncReadyCallback callback)
       .acl = node->acl_pb,
       .ws_address = node->ws_address,
       .realm_secret = node->config->realm_secret,
+      .manifest_raw = node->package ? actr_package_get_manifest_raw(node->package) : NULL,
+      .mfr_signature = node->package ? actr_package_get_signature(node->package) : NULL,
+      .target = node->package ? actr_package_get_manifest(node->package)->binary_target : NULL,
   };
   actr_ais_register_async(node->config->ais_endpoint, &params, node->io_context, NULL, callback,
                           node);
@@ -911,6 +928,7 @@ actr_node_free(ActrNode *node)
     node->work_queue = NULL;
   }
   g_clear_pointer(&node->workload, actr_workload_free);
+  g_clear_pointer(&node->package, actr_package_free);
   g_clear_pointer(&node->acl, actr_acl_free);
   acl_pb_free(node->acl_pb);
   actr_id_clear(&node->self_id);

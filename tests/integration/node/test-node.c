@@ -8,6 +8,7 @@
 #include <actr/node.h>
 
 #include "../../actrd/actrd-harness.h"
+#include "package.h"
 
 static const char *actrd_path, *echo_so, *counter_so, *relay_a_so, *relay_b_so;
 
@@ -265,6 +266,69 @@ test_concurrent_and_network_event(Fixture *f, gconstpointer data)
   g_assert_cmpstr(after, ==, "again");
 }
 
+/* A signed .actr package: verified against the realm's actrd (trust
+ * dev_only asks its /mfr registry), registered in PACKAGE mode, served.  A
+ * package signed by an unknown key is refused before anything runs. */
+static void
+test_package(void)
+{
+  g_autoptr(ActrdHarness) actrd = actrd_harness_new(actrd_path);
+  g_autofree char *dir = g_dir_make_tmp("test-node-pkg-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ActrMfrKey) key = actr_mfr_key_generate("acme", NULL, &error);
+  g_autoptr(ActrMfrKey) rogue = actr_mfr_key_generate("acme", NULL, &error);
+  guint8 pub[32];
+  g_auto(ActrdRun) admin = {0};
+
+  g_assert_no_error(error);
+  actr_signing_key_get_public(key->key, pub);
+  g_autofree char *pub_b64 = g_base64_encode(pub, sizeof pub);
+  actrd_harness_admin(actrd, &admin, "mfr", "add", "acme", "--key-id", key->key_id, "--public-key",
+                      pub_b64, NULL);
+  g_assert_cmpint(admin.exit_code, ==, 0);
+  actrd_harness_start(actrd, "--dev", NULL);
+
+  g_autofree char *good = g_build_filename(dir, "echo.actr", NULL);
+  g_autofree char *bad = g_build_filename(dir, "rogue.actr", NULL);
+  ActrPackageBuildOptions build = {.workload_path = echo_so, .key = key};
+  g_assert_true(actr_package_build_file(&build, good, &error));
+  build.key = rogue;
+  g_assert_true(actr_package_build_file(&build, bad, &error));
+  g_assert_no_error(error);
+
+  g_autofree char *text = g_strdup_printf(
+      "edition = 1\n[signaling]\nurl = \"ws://127.0.0.1:%u/signaling/ws\"\n"
+      "[ais_endpoint]\nurl = \"http://127.0.0.1:%u/ais\"\n[deployment]\nrealm_id = 1\n"
+      "[websocket]\nlisten_port = 0\n[hyper]\ndata_dir = \"%s\"\n",
+      actrd_harness_port(actrd), actrd_harness_port(actrd), dir);
+  g_autoptr(ActrConfig) config = actr_config_load_data(text, strlen(text), "pkg.toml", &error);
+  g_assert_no_error(error);
+
+  ActrNodeOptions rogue_options = {.workload_path = bad};
+  ActrNode *refused = actr_node_new(config, &rogue_options, &error);
+  g_assert_null(refused);
+  g_assert_error(error, ACTR_PACKAGE_ERROR, ACTR_PACKAGE_ERROR_UNTRUSTED);
+  g_clear_error(&error);
+
+  ActrNodeOptions options = {.workload_path = good};
+  g_autoptr(ActrNode) node = actr_node_new(config, &options, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(actr_node_get_type(node), ==, "acme:echo:1.0.0");
+  g_assert_true(actr_node_start(node, &error));
+  g_assert_no_error(error);
+
+  ActrNodeOptions client_options = {.no_websocket_server = TRUE};
+  g_autoptr(ActrNode) client = actr_node_new(config, &client_options, &error);
+  g_assert_no_error(error);
+  g_assert_true(actr_node_start(client, &error));
+  g_autofree char *reply = call_text(client, "acme:echo:1.0.0", "echo.Echo.Echo", "signed");
+  g_assert_cmpstr(reply, ==, "signed");
+  g_clear_pointer(&client, actr_node_free);
+  g_clear_pointer(&node, actr_node_free);
+  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  g_assert_cmpint(system(cmd), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -287,5 +351,6 @@ main(int argc, char **argv)
              fixture_tear_down);
   g_test_add("/node/concurrent-network-event", Fixture, NULL, fixture_set_up,
              test_concurrent_and_network_event, fixture_tear_down);
+  g_test_add_func("/node/package", test_package);
   return g_test_run();
 }
