@@ -67,6 +67,8 @@ typedef enum {
   ACTR_NODE_EVENT_CREDENTIAL_EXPIRING,    /* actrd rejected the credential; detail = message */
   ACTR_NODE_EVENT_MAILBOX_BACKPRESSURE,   /* rising edge; value = queued messages */
   ACTR_NODE_EVENT_SHUTDOWN,               /* shutdown began; detail = reason */
+  ACTR_NODE_EVENT_PEER_UP,                /* an actor of a subscribed type came up;
+                                             detail = its ActrId (actr_node_subscribe()) */
   ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN,  /* a link that carried data stream chunks closed:
                                              chunks in flight may be lost; detail = peer id */
 } ActrNodeEvent;
@@ -152,6 +154,12 @@ ACTR_API char *actr_node_discover(ActrNode *node, const char *actr_type, GError 
  * a GPtrArray of "m:n:v" strings (transfer full). */
 ACTR_API GPtrArray *actr_node_discover_types(ActrNode *node, const char *manufacturer,
                                              GError **error);
+
+/* Subscribes to presence of @actr_type (ActrUpEvent, wire.md §4.6): from
+ * now on, each instance of that type that registers is reported as
+ * ACTR_NODE_EVENT_PEER_UP.  Blocks until actrd confirmed.  Subscriptions
+ * are renewed after a signaling reconnect. */
+ACTR_API gboolean actr_node_subscribe(ActrNode *node, const char *actr_type, GError **error);
 
 /* What the platform says about the network (runtime.md §14). */
 typedef enum {

@@ -132,7 +132,8 @@ struct _ActrNode {
   guint drain_timer;
   guint network_timer; /* debounce of network events */
   ActrNetworkEvent network_last;
-  guint network_burst; /* events in the current burst */
+  guint network_burst;      /* events in the current burst */
+  GPtrArray *subscriptions; /* ActrType * subscribed to presence (renewed on reconnect) */
 };
 
 /* ---- node.c ---------------------------------------------------------------- */

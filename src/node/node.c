@@ -377,6 +377,17 @@ ws_server_start(ActrNode *node, GError **error)
 /* ---- signaling ----------------------------------------------------------------- */
 
 static void
+on_resubscribed(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ActrNode *node = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (node->signaling != NULL &&
+      !actr_signaling_client_presence_finish(node->signaling, result, &error))
+    g_warning("node: presence subscription not renewed: %s", error->message);
+}
+
+static void
 on_signaling_state(ActrSignalingClient *client, ActrSignalingState state, const GError *error,
                    gpointer user_data)
 {
@@ -384,6 +395,9 @@ on_signaling_state(ActrSignalingClient *client, ActrSignalingState state, const 
 
   if (state == ACTR_SIGNALING_CONNECTED) {
     node->signaling_was_connected = TRUE;
+    for (guint i = 0; node->subscriptions != NULL && i < node->subscriptions->len; i++)
+      actr_signaling_client_presence_async(client, g_ptr_array_index(node->subscriptions, i), TRUE,
+                                           NULL, on_resubscribed, node);
     g_debug("node: signaling connected");
     node_emit(node, ACTR_NODE_EVENT_SIGNALING_CONNECTED, node->config->signaling_url, 0);
     if (node->connect_timer != 0) {
@@ -405,6 +419,19 @@ static void
 on_signaling_push(ActrSignalingClient *client, const Signaling__SignalingEnvelope *envelope,
                   gpointer user_data)
 {
+  ActrNode *node = user_data;
+
+  if (envelope->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR &&
+      envelope->server_to_actr->payload_case ==
+          SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_ACTR_UP_EVENT &&
+      envelope->server_to_actr->actr_up_event->actor_id != NULL) {
+    g_auto(ActrId) id = {0};
+    actr_id_from_pb(envelope->server_to_actr->actr_up_event->actor_id, &id);
+    g_autofree char *text = actr_id_to_string(&id);
+    g_debug("node: %s is up", text);
+    node_emit(node, ACTR_NODE_EVENT_PEER_UP, text, 0);
+    return;
+  }
   g_debug("node: unsolicited signaling envelope %s ignored", envelope->envelope_id);
 }
 
@@ -721,6 +748,115 @@ wait:
   return TRUE;
 }
 
+/* ---- presence ------------------------------------------------------------------- */
+
+static gboolean check_caller_thread(ActrNode *node, GError **error);
+
+static void
+type_free(gpointer data)
+{
+  actr_type_clear(data);
+  g_free(data);
+}
+
+typedef struct {
+  ActrNode *node;
+  ActrType type;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GError *error;
+} Subscribe;
+
+static void
+subscribe_finish(Subscribe *sub, GError *error)
+{
+  g_mutex_lock(&sub->lock);
+  sub->error = error;
+  sub->done = TRUE;
+  g_cond_signal(&sub->cond);
+  g_mutex_unlock(&sub->lock);
+}
+
+static void
+on_subscribed(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Subscribe *sub = user_data;
+  ActrNode *node = sub->node;
+  GError *error = NULL;
+
+  if (!actr_signaling_client_presence_finish(node->signaling, result, &error)) {
+    subscribe_finish(
+        sub, actr_error_new(ACTR_ERROR_UNAVAILABLE, "presence subscription: %s", error->message));
+    g_error_free(error);
+    return;
+  }
+  ActrType *copy = g_new0(ActrType, 1);
+  copy->manufacturer = g_strdup(sub->type.manufacturer);
+  copy->name = g_strdup(sub->type.name);
+  copy->version = g_strdup(sub->type.version);
+  if (node->subscriptions == NULL)
+    node->subscriptions = g_ptr_array_new_with_free_func(type_free);
+  g_ptr_array_add(node->subscriptions, copy);
+  subscribe_finish(sub, NULL);
+}
+
+static gboolean
+subscribe_on_io(gpointer data)
+{
+  Subscribe *sub = data;
+
+  if (node_is_stopping(sub->node) || sub->node->signaling == NULL ||
+      actr_signaling_client_get_state(sub->node->signaling) != ACTR_SIGNALING_CONNECTED) {
+    subscribe_finish(sub,
+                     actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
+    return G_SOURCE_REMOVE;
+  }
+  actr_signaling_client_presence_async(sub->node->signaling, &sub->type, TRUE, NULL, on_subscribed,
+                                       sub);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+actr_node_subscribe(ActrNode *node, const char *actr_type, GError **error)
+{
+  Subscribe sub = {.node = node};
+  GError *parse_error = NULL;
+
+  g_return_val_if_fail(node != NULL && actr_type != NULL, FALSE);
+  if (!check_caller_thread(node, error))
+    return FALSE;
+  if (!actr_type_parse(actr_type, &sub.type, &parse_error)) {
+    g_set_error(error, ACTR_ERROR, ACTR_ERROR_INVALID_ARGUMENT, "invalid argument: %s",
+                parse_error->message);
+    g_error_free(parse_error);
+    return FALSE;
+  }
+  g_mutex_lock(&node->lock);
+  gboolean running = node->state == NODE_RUNNING;
+  g_mutex_unlock(&node->lock);
+  if (!running) {
+    actr_type_clear(&sub.type);
+    g_set_error(error, ACTR_ERROR, ACTR_ERROR_UNAVAILABLE, "unavailable: the node is not running");
+    return FALSE;
+  }
+  g_mutex_init(&sub.lock);
+  g_cond_init(&sub.cond);
+  node_post(node, subscribe_on_io, &sub, NULL);
+  g_mutex_lock(&sub.lock);
+  while (!sub.done)
+    g_cond_wait(&sub.cond, &sub.lock);
+  g_mutex_unlock(&sub.lock);
+  g_mutex_clear(&sub.lock);
+  g_cond_clear(&sub.cond);
+  actr_type_clear(&sub.type);
+  if (sub.error != NULL) {
+    g_propagate_error(error, sub.error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* ---- network events (runtime.md §14) -------------------------------------------- */
 
 #define NETWORK_SETTLE_MS 400
@@ -918,6 +1054,7 @@ actr_node_free(ActrNode *node)
   g_clear_pointer(&node->signing_keys, g_hash_table_unref);
   g_clear_pointer(&node->key_fetches, g_hash_table_unref);
   g_clear_pointer(&node->registration, actr_ais_registration_free);
+  g_clear_pointer(&node->subscriptions, g_ptr_array_unref);
   /* Run what is left on the context (idle closures that own memory). */
   while (g_main_context_iteration(node->io_context, FALSE))
     ;

@@ -241,6 +241,56 @@ on_many(GObject *source, GAsyncResult *result, gpointer user_data)
     g_main_loop_quit(m->loop);
 }
 
+typedef struct {
+  GMutex lock;
+  GPtrArray *up; /* ActrId texts */
+} PeerUps;
+
+static void
+on_peer_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value,
+              gpointer user_data)
+{
+  PeerUps *ups = user_data;
+  if (event != ACTR_NODE_EVENT_PEER_UP)
+    return;
+  g_mutex_lock(&ups->lock);
+  g_ptr_array_add(ups->up, g_strdup(detail));
+  g_mutex_unlock(&ups->lock);
+}
+
+/* Presence: a subscriber hears of an instance that registers later. */
+static void
+test_presence(Fixture *f, gconstpointer data)
+{
+  PeerUps ups = {.up = g_ptr_array_new_with_free_func(g_free)};
+  g_autoptr(GError) error = NULL;
+  g_mutex_init(&ups.lock);
+  ActrConfig *config = make_config(f, "watcher", FALSE, NULL);
+  ActrNodeOptions options = {.on_event = on_peer_event, .user_data = &ups};
+  ActrNode *watcher = actr_node_new(config, &options, &error);
+  g_assert_true(actr_node_start(watcher, &error));
+  g_assert_no_error(error);
+  g_assert_true(actr_node_subscribe(watcher, "acme:echo:2.0.0", &error));
+  g_assert_no_error(error);
+
+  ActrNode *late = start_node(f, "late-echo", echo_so, "acme:echo:2.0.0", NULL);
+  g_autofree char *late_id = actr_node_dup_id(late);
+  gboolean seen = FALSE;
+  for (int i = 0; i < 300 && !seen; i++) {
+    g_mutex_lock(&ups.lock);
+    for (guint j = 0; j < ups.up->len; j++)
+      seen = seen || g_strcmp0(ups.up->pdata[j], late_id) == 0;
+    g_mutex_unlock(&ups.lock);
+    if (!seen)
+      g_usleep(10000);
+  }
+  g_assert_true(seen);
+  actr_node_free(late);
+  actr_node_free(watcher);
+  g_ptr_array_unref(ups.up);
+  g_mutex_clear(&ups.lock);
+}
+
 static void
 test_concurrent_and_network_event(Fixture *f, gconstpointer data)
 {
@@ -351,6 +401,7 @@ main(int argc, char **argv)
              fixture_tear_down);
   g_test_add("/node/concurrent-network-event", Fixture, NULL, fixture_set_up,
              test_concurrent_and_network_event, fixture_tear_down);
+  g_test_add("/node/presence", Fixture, NULL, fixture_set_up, test_presence, fixture_tear_down);
   g_test_add_func("/node/package", test_package);
   return g_test_run();
 }
