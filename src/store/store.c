@@ -52,6 +52,11 @@ actr_store_error_quark(void)
 /* How long ops wait for a scheduled loop flush before the committer thread
  * takes them over (a busy or blocked loop must not delay them further). */
 #define FLUSH_GRACE_US 2000
+/* While loop flushes keep coming, the committer re-checks every
+ * FLUSH_GRACE_US on its own instead of being woken for each one (a wake
+ * per message costs two context switches); after LINGER_US without a
+ * flush it sleeps for IDLE_TICK_US and is woken again when needed. */
+#define LINGER_US (10 * FLUSH_GRACE_US)
 
 /* Values stored in the digest index: (id << 1) | kind. */
 #define INDEX_PENDING        0 /* id = inbox message id */
@@ -257,6 +262,7 @@ struct _ActrStore {
   gboolean busy;             /* a batch is running (inline or committer) */
   gboolean flush_scheduled;  /* an async submitter's loop will commit the pending ops */
   gint64 flush_scheduled_us; /* when it was scheduled (monotonic) */
+  gint64 committer_until_us; /* the committer sleeps until then at most (q_lock) */
   gatomicrefcount ref;       /* close drops one; each scheduled flush source holds one */
   gboolean closed;           /* the file is closed; late flush sources do nothing */
   gboolean stopping;
@@ -1309,16 +1315,23 @@ committer_main(gpointer data)
       /* A loop will commit these; step in only if it has not after the grace. */
       gint64 takeover = store->flush_scheduled_us + FLUSH_GRACE_US;
       if (g_get_monotonic_time() < takeover) {
+        store->committer_until_us = takeover;
         g_cond_wait_until(&store->q_cond, &store->q_lock, takeover);
+        store->committer_until_us = 0;
         continue;
       }
     }
     if (store->busy || g_queue_is_empty(&store->pending)) {
       if (store->stopping && g_queue_is_empty(&store->pending) && !store->busy)
         break;
-      gint64 deadline = g_get_monotonic_time() + IDLE_TICK_US;
-      if (!g_cond_wait_until(&store->q_cond, &store->q_lock, deadline) && !store->busy &&
-          g_queue_is_empty(&store->pending)) {
+      gint64 now = g_get_monotonic_time();
+      gboolean lingering =
+          store->flush_scheduled_us != 0 && now - store->flush_scheduled_us < LINGER_US;
+      gint64 deadline = now + (lingering ? FLUSH_GRACE_US : IDLE_TICK_US);
+      store->committer_until_us = deadline;
+      gboolean signalled = g_cond_wait_until(&store->q_cond, &store->q_lock, deadline);
+      store->committer_until_us = 0;
+      if (!signalled && !lingering && !store->busy && g_queue_is_empty(&store->pending)) {
         /* Idle for a tick: prune expired dedup records in the background. */
         store->busy = TRUE;
         g_mutex_unlock(&store->q_lock);
@@ -1436,7 +1449,11 @@ submit(ActrStore *store, Op *op, gboolean defer_to_loop)
     if (!store->busy && !store->flush_scheduled) {
       store->flush_scheduled = TRUE;
       store->flush_scheduled_us = g_get_monotonic_time();
-      g_cond_signal(&store->q_cond); /* the committer takes over after FLUSH_GRACE_US */
+      /* The committer takes over after FLUSH_GRACE_US; wake it only if it
+       * would not look again by then on its own. */
+      if (store->committer_until_us == 0 ||
+          store->committer_until_us > store->flush_scheduled_us + FLUSH_GRACE_US)
+        g_cond_signal(&store->q_cond);
       g_atomic_ref_count_inc(&store->ref);
       GSource *source = g_idle_source_new();
       /* DEFAULT, not an idle priority: a loop that always has DEFAULT work
