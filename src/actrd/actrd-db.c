@@ -895,8 +895,8 @@ actrd_db_pending_put(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes *serv
 }
 
 gboolean
-actrd_db_pending_take(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes **service_spec,
-                      char **ws_address)
+actrd_db_pending_get(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes **service_spec,
+                     char **ws_address)
 {
   g_autoptr(GError) error = NULL;
   sqlite3_stmt *stmt = query(db, Q_PENDING_GET, &error);
@@ -925,7 +925,15 @@ actrd_db_pending_take(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes **se
     *ws_address = column_text(stmt, 1);
   sqlite3_reset(stmt);
 
-  stmt = query(db, Q_PENDING_DELETE, &error);
+  return TRUE;
+}
+
+void
+actrd_db_pending_delete(ActrdDb *db, guint32 realm_id, guint64 serial)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3_stmt *stmt = query(db, Q_PENDING_DELETE, &error);
+
   if (stmt != NULL) {
     sqlite3_bind_int64(stmt, 1, realm_id);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)serial);
@@ -934,7 +942,6 @@ actrd_db_pending_take(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes **se
   }
   if (error != NULL)
     g_warning("%s", error->message);
-  return TRUE;
 }
 
 guint

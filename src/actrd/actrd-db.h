@@ -133,10 +133,14 @@ gboolean actrd_db_can_discover(ActrdDb *db, guint32 src_realm, guint32 tgt_realm
  * (nullable) of a fresh registration. */
 gboolean actrd_db_pending_put(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes *service_spec,
                               const char *ws_address, gint64 now, GError **error);
-/* Removes and returns the pending registration of (@realm_id, @serial);
- * FALSE if none.  Outputs (transfer full) may be NULL. */
-gboolean actrd_db_pending_take(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes **service_spec,
-                               char **ws_address);
+/* Returns the registration data of (@realm_id, @serial); FALSE if none.
+ * The row stays (a restarted actrd finds it again when the actor
+ * reconnects) until the actor unregisters or it ages out.  Outputs
+ * (transfer full) may be NULL. */
+gboolean actrd_db_pending_get(ActrdDb *db, guint32 realm_id, guint64 serial, GBytes **service_spec,
+                              char **ws_address);
+/* Deletes the registration data of (@realm_id, @serial) (unregister). */
+void actrd_db_pending_delete(ActrdDb *db, guint32 realm_id, guint64 serial);
 /* Deletes pending rows created before @before; returns the count. */
 guint actrd_db_pending_purge(ActrdDb *db, gint64 before);
 

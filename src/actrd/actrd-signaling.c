@@ -397,8 +397,8 @@ registration_load(ActrdSignaling *sig, Conn *c, ActrdRegistryEntry *old, ActrdRe
   Parked *parked;
 
   if (sig->server->db != NULL &&
-      actrd_db_pending_take(sig->server->db, c->key.realm_id, c->key.serial, &spec, &ws_address)) {
-    /* fresh registration */
+      actrd_db_pending_get(sig->server->db, c->key.realm_id, c->key.serial, &spec, &ws_address)) {
+    /* its registration (kept across actrd restarts until it unregisters) */
   } else if (old != NULL) {
     if (old->spec != NULL)
       spec = actr_proto_message_encode(&old->spec->base);
@@ -713,6 +713,8 @@ handle_unregister(Conn *c, const char *reply_for, const Actr__ActrId *source)
 
   registry_drop(sig, &key, FALSE);
   g_hash_table_remove(sig->parked, &key);
+  if (sig->server->db != NULL)
+    actrd_db_pending_delete(sig->server->db, key.realm_id, key.serial);
   actr_id_from_pb(source, &id);
   subs_drop_actor(sig, &id);
 }
