@@ -387,24 +387,22 @@ node_depth_observer(guint64 queued, gpointer user_data)
 
 /* ---- routing for handlers (workload thread) -------------------------------------- */
 
-typedef struct {
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  GBytes *reply;
-  GError *error;
-} Wait;
-
-static void
-wait_done(OutCall *call, GBytes *reply, const GError *error, gpointer data)
+/* A finished waiter as a host-operation status: 0 with the reply in
+ * @reply (nullable: dropped), or the wire code with the message. */
+static int32_t
+waiter_status(NodeWaiter *w, GBytes **reply, char **message)
 {
-  Wait *w = data;
-  g_mutex_lock(&w->lock);
-  w->reply = reply ? g_bytes_ref(reply) : NULL;
-  w->error = error ? g_error_copy(error) : NULL;
-  w->done = TRUE;
-  g_cond_signal(&w->cond);
-  g_mutex_unlock(&w->lock);
+  if (w->error != NULL) {
+    int32_t code = (int32_t)actr_error_wire_code(w->error);
+    *message = g_strdup(w->error->message);
+    g_clear_error(&w->error);
+    g_clear_pointer(&w->reply, g_bytes_unref);
+    return code;
+  }
+  if (reply != NULL)
+    *reply = g_steal_pointer(&w->reply);
+  g_clear_pointer(&w->reply, g_bytes_unref);
+  return ACTR_WORKLOAD_OK;
 }
 
 static gboolean
@@ -422,7 +420,7 @@ static int32_t
 handler_route(ActrNode *node, gboolean tell, const char *target, const char *route_key,
               const guint8 *payload, gsize len, gint64 timeout_ms, GBytes **reply, char **message)
 {
-  Wait w = {0};
+  NodeWaiter w;
   char traceparent[ACTR_TRACEPARENT_LEN + 1];
   ActrTraceContext child;
   ActrCallOptions options = {.timeout_ms = timeout_ms, .traceparent = traceparent};
@@ -439,28 +437,12 @@ handler_route(ActrNode *node, gboolean tell, const char *target, const char *rou
   actr_trace_context_format(&child, traceparent);
 
   g_autoptr(GBytes) body = g_bytes_new(payload, len);
-  g_mutex_init(&w.lock);
-  g_cond_init(&w.cond);
-  OutCall *call = out_call_new(node, tell, target, route_key, body, &options, wait_done, &w, NULL);
+  node_waiter_init(&w);
+  OutCall *call = out_call_new(node, tell, target, route_key, body, &options,
+                               node_waiter_out_call_done, &w, NULL);
   out_call_set_from_handler(call, TRUE);
-  out_call_submit(call);
-  g_mutex_lock(&w.lock);
-  while (!w.done)
-    g_cond_wait(&w.cond, &w.lock);
-  g_mutex_unlock(&w.lock);
-  g_mutex_clear(&w.lock);
-  g_cond_clear(&w.cond);
-  if (w.error != NULL) {
-    int32_t code = (int32_t)actr_error_wire_code(w.error);
-    *message = g_strdup(w.error->message);
-    g_error_free(w.error);
-    return code;
-  }
-  if (reply != NULL)
-    *reply = w.reply;
-  else if (w.reply != NULL)
-    g_bytes_unref(w.reply);
-  return ACTR_WORKLOAD_OK;
+  node_waiter_run_call(&w, call);
+  return waiter_status(&w, reply, message);
 }
 
 static int32_t
@@ -516,7 +498,7 @@ router_send_data_stream(gpointer data, ActrInvocationCtx *ctx, const char *targe
 {
   ActrNode *node = data;
   Actr__DataStream chunk = ACTR__DATA_STREAM__INIT;
-  Wait w = {0};
+  NodeWaiter w;
 
   if (is_self_target(node, target)) {
     *message = g_strdup("data streams to the node itself are not supported");
@@ -530,29 +512,15 @@ router_send_data_stream(gpointer data, ActrInvocationCtx *ctx, const char *targe
   chunk.timestamp_ms = g_get_real_time() / 1000;
   g_autoptr(GBytes) frame = actr_data_stream_encode(&chunk);
   flush_current_batch(node);
-  g_mutex_init(&w.lock);
-  g_cond_init(&w.cond);
+  node_waiter_init(&w);
   OutCall *call =
       out_call_new_frame(node, target, stream_id, frame,
                          lane == ACTR_STREAM_LATENCY_FIRST ? ACTR_LANE_STREAM_LATENCY_FIRST
                                                            : ACTR_LANE_STREAM_RELIABLE,
-                         ACTR_NODE_STREAM_SEND_TIMEOUT_MS, wait_done, &w, NULL);
+                         ACTR_NODE_STREAM_SEND_TIMEOUT_MS, node_waiter_out_call_done, &w, NULL);
   out_call_set_from_handler(call, TRUE);
-  out_call_submit(call);
-  g_mutex_lock(&w.lock);
-  while (!w.done)
-    g_cond_wait(&w.cond, &w.lock);
-  g_mutex_unlock(&w.lock);
-  g_mutex_clear(&w.lock);
-  g_cond_clear(&w.cond);
-  g_clear_pointer(&w.reply, g_bytes_unref);
-  if (w.error != NULL) {
-    int32_t code = (int32_t)actr_error_wire_code(w.error);
-    *message = g_strdup(w.error->message);
-    g_error_free(w.error);
-    return code;
-  }
-  return ACTR_WORKLOAD_OK;
+  node_waiter_run_call(&w, call);
+  return waiter_status(&w, NULL, message);
 }
 
 static const ActrInvocationRouter handler_router = {
@@ -819,10 +787,7 @@ run_on_start(ActrNode *node)
 
 typedef struct {
   ActrNode *node;
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  GError *error;
+  NodeWaiter w;
 } InitSync;
 
 static gpointer
@@ -833,11 +798,7 @@ workload_thread_main(gpointer data)
   GError *error = NULL;
 
   gboolean ok = actr_workload_init(node->workload, actr_invocation_host_api(), &error);
-  g_mutex_lock(&init->lock);
-  init->error = error;
-  init->done = TRUE;
-  g_cond_signal(&init->cond);
-  g_mutex_unlock(&init->lock);
+  node_waiter_finish(&init->w, NULL, NULL, error);
   if (!ok)
     return NULL;
 
@@ -896,18 +857,12 @@ node_workload_thread_start(ActrNode *node, GError **error)
 {
   InitSync init = {.node = node};
 
-  g_mutex_init(&init.lock);
-  g_cond_init(&init.cond);
+  node_waiter_init(&init.w);
   GThread *thread = g_thread_new("actr-workload", workload_thread_main, &init);
-  g_mutex_lock(&init.lock);
-  while (!init.done)
-    g_cond_wait(&init.cond, &init.lock);
-  g_mutex_unlock(&init.lock);
-  g_mutex_clear(&init.lock);
-  g_cond_clear(&init.cond);
-  if (init.error != NULL) {
+  node_waiter_wait(&init.w);
+  if (init.w.error != NULL) {
     g_thread_join(thread);
-    g_propagate_error(error, init.error);
+    g_propagate_error(error, init.w.error);
     return FALSE;
   }
   g_mutex_lock(&node->lock);

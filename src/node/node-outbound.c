@@ -482,8 +482,8 @@ dial(ActrNode *node, Peer *p)
 
 /* ---- address lookups through signaling -------------------------------------------- */
 
-static gboolean
-signaling_ready(ActrNode *node)
+gboolean
+node_signaling_ready(ActrNode *node)
 {
   return node->signaling != NULL &&
          actr_signaling_client_get_state(node->signaling) == ACTR_SIGNALING_CONNECTED;
@@ -774,7 +774,7 @@ route_call(OutCall *call)
       if (r->id_text == NULL || g_get_monotonic_time() > r->expires_us) {
         g_ptr_array_add(r->waiting, out_call_ref(call));
         if (!r->resolving) {
-          if (!signaling_ready(node)) {
+          if (!node_signaling_ready(node)) {
             fail_waiting(r->waiting, ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.",
                          TRUE);
             return;
@@ -802,7 +802,7 @@ route_call(OutCall *call)
     return;
   if (p->ws_url == NULL) {
     g_auto(ActrId) id = {0};
-    if (!signaling_ready(node)) {
+    if (!node_signaling_ready(node)) {
       fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.", TRUE);
       return;
     }
@@ -839,12 +839,9 @@ out_call_submit(OutCall *call)
 {
   ActrNode *node = call->node;
 
-  g_mutex_lock(&node->lock);
-  gboolean running = node->state == NODE_RUNNING;
-  g_mutex_unlock(&node->lock);
-  if (!running) {
+  g_autoptr(GError) error = NULL;
+  if (!node_check_running(node, &error)) {
     /* Not on the I/O thread: nobody else knows this call yet. */
-    g_autoptr(GError) error = actr_error_new(ACTR_ERROR_UNAVAILABLE, "the node is not running");
     call->completed = TRUE;
     call->done(call, NULL, error, call->done_data);
     out_call_unref(call);
@@ -990,96 +987,74 @@ node_outbound_reply_link(ActrNode *node, const char *peer_text)
 typedef struct {
   ActrNode *node;
   ActrType type;
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  char *id_text;
-  GError *error;
+  NodeWaiter w;
 } DiscoverWait;
-
-static void
-discover_finish(DiscoverWait *w, char *id_text, GError *error)
-{
-  g_mutex_lock(&w->lock);
-  w->id_text = id_text;
-  w->error = error;
-  w->done = TRUE;
-  g_cond_signal(&w->cond);
-  g_mutex_unlock(&w->lock);
-}
 
 static void
 on_discovered(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  DiscoverWait *w = user_data;
-  ActrNode *node = w->node;
-  GError *error = NULL;
+  DiscoverWait *d = user_data;
+  ActrNode *node = d->node;
+  g_autoptr(GError) error = NULL;
   g_autoptr(ActrRouteCandidates) rc =
       actr_signaling_client_route_candidates_finish(node->signaling, result, &error);
 
   if (rc == NULL) {
-    discover_finish(w, NULL,
-                    actr_error_new(ACTR_ERROR_UNAVAILABLE, "discovery failed: %s", error->message));
-    g_error_free(error);
+    node_waiter_finish(
+        &d->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "discovery failed: %s", error->message));
   } else if (rc->candidates->len == 0) {
-    g_autofree char *type = actr_type_to_string(&w->type);
-    discover_finish(w, NULL,
-                    actr_error_new(ACTR_ERROR_NOT_FOUND, "No route candidates for type %s", type));
+    g_autofree char *type = actr_type_to_string(&d->type);
+    node_waiter_finish(
+        &d->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_NOT_FOUND, "No route candidates for type %s", type));
   } else {
     if (node->peers != NULL)
       learn_addresses(node, rc);
-    discover_finish(w, actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0)), NULL);
+    node_waiter_finish(&d->w, NULL, actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0)),
+                       NULL);
   }
 }
 
 static gboolean
 discover_on_io(gpointer data)
 {
-  DiscoverWait *w = data;
+  DiscoverWait *d = data;
 
-  if (node_is_stopping(w->node) || !signaling_ready(w->node)) {
-    discover_finish(w, NULL,
-                    actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
+  if (node_is_stopping(d->node) || !node_signaling_ready(d->node)) {
+    node_waiter_finish(
+        &d->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
     return G_SOURCE_REMOVE;
   }
-  actr_signaling_client_route_candidates_async(w->node->signaling, &w->type, 1, NULL, on_discovered,
-                                               w);
+  actr_signaling_client_route_candidates_async(d->node->signaling, &d->type, 1, NULL, on_discovered,
+                                               d);
   return G_SOURCE_REMOVE;
 }
 
 char *
 node_discover_blocking(ActrNode *node, const char *actr_type, GError **error)
 {
-  DiscoverWait w = {.node = node};
+  DiscoverWait d = {.node = node};
   GError *parse_error = NULL;
 
-  if (!actr_type_parse(actr_type, &w.type, &parse_error)) {
+  if (!actr_type_parse(actr_type, &d.type, &parse_error)) {
     g_set_error(error, ACTR_ERROR, ACTR_ERROR_INVALID_ARGUMENT, "invalid argument: %s",
                 parse_error->message);
     g_error_free(parse_error);
     return NULL;
   }
-  g_mutex_lock(&node->lock);
-  gboolean running = node->state == NODE_RUNNING;
-  g_mutex_unlock(&node->lock);
-  if (!running) {
-    actr_type_clear(&w.type);
-    g_set_error(error, ACTR_ERROR, ACTR_ERROR_UNAVAILABLE, "unavailable: the node is not running");
+  if (!node_check_running(node, error)) {
+    actr_type_clear(&d.type);
     return NULL;
   }
-  g_mutex_init(&w.lock);
-  g_cond_init(&w.cond);
-  node_post(node, discover_on_io, &w, NULL);
-  g_mutex_lock(&w.lock);
-  while (!w.done)
-    g_cond_wait(&w.cond, &w.lock);
-  g_mutex_unlock(&w.lock);
-  g_mutex_clear(&w.lock);
-  g_cond_clear(&w.cond);
-  actr_type_clear(&w.type);
-  if (w.error != NULL) {
-    g_propagate_error(error, w.error);
+  node_waiter_init(&d.w);
+  node_post(node, discover_on_io, &d, NULL);
+  node_waiter_wait(&d.w);
+  actr_type_clear(&d.type);
+  if (d.w.error != NULL) {
+    g_propagate_error(error, d.w.error);
     return NULL;
   }
-  return w.id_text;
+  return d.w.text;
 }

@@ -136,6 +136,29 @@ struct _ActrNode {
   GPtrArray *subscriptions; /* ActrType * subscribed to presence (renewed on reconnect) */
 };
 
+/* A one-shot result for a thread that blocks until another thread (the
+ * I/O thread, usually) hands it over.  init → (other thread) finish →
+ * wait, which returns once finished and releases the sync objects.  The
+ * results are then read from the members. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GBytes *reply; /* owned */
+  char *text;    /* owned */
+  GError *error; /* owned */
+} NodeWaiter;
+
+void node_waiter_init(NodeWaiter *w);
+/* Hands over the results (all transfer full, nullable) and wakes the waiter. */
+void node_waiter_finish(NodeWaiter *w, GBytes *reply, char *text, GError *error);
+void node_waiter_wait(NodeWaiter *w);
+/* An OutCallDone whose @data is a NodeWaiter. */
+void node_waiter_out_call_done(OutCall *call, GBytes *reply, const GError *error, gpointer data);
+/* Submits @call (whose done is node_waiter_out_call_done with @w) and
+ * waits for it. */
+void node_waiter_run_call(NodeWaiter *w, OutCall *call);
+
 /* ---- node.c ---------------------------------------------------------------- */
 
 /* Runs @func(@data) on the I/O thread from a fresh dispatch (never inline).
@@ -154,6 +177,9 @@ void node_get_identity(ActrNode *node, ActrId *id_out, char **text_out,
                        ActrCredential **credential_out);
 
 gboolean node_is_stopping(ActrNode *node);
+
+/* FALSE with 10001 "the node is not running" unless it runs (any thread). */
+gboolean node_check_running(ActrNode *node, GError **error);
 
 /* start() goes on once on_start finished; @on_start_error (transfer full,
  * nullable) aborts the start (I/O). */
@@ -230,6 +256,9 @@ void node_outbound_add_inbound(ActrNode *node, ActrPeerLink *link);
 void node_outbound_remove_inbound(ActrNode *node, ActrPeerLink *link);
 /* The best link to send a reply to @peer_text on (transfer none), or NULL. */
 ActrPeerLink *node_outbound_reply_link(ActrNode *node, const char *peer_text);
+
+/* TRUE while the signaling socket is up (I/O). */
+gboolean node_signaling_ready(ActrNode *node);
 
 /* Discovery through signaling, for the API (any thread → blocking). */
 char *node_discover_blocking(ActrNode *node, const char *actr_type, GError **error);

@@ -22,6 +22,51 @@ static void reregister(ActrNode *node, const char *why);
 /* ---- small helpers ----------------------------------------------------------- */
 
 void
+node_waiter_init(NodeWaiter *w)
+{
+  memset(w, 0, sizeof *w);
+  g_mutex_init(&w->lock);
+  g_cond_init(&w->cond);
+}
+
+void
+node_waiter_finish(NodeWaiter *w, GBytes *reply, char *text, GError *error)
+{
+  g_mutex_lock(&w->lock);
+  w->reply = reply;
+  w->text = text;
+  w->error = error;
+  w->done = TRUE;
+  g_cond_signal(&w->cond);
+  g_mutex_unlock(&w->lock);
+}
+
+void
+node_waiter_wait(NodeWaiter *w)
+{
+  g_mutex_lock(&w->lock);
+  while (!w->done)
+    g_cond_wait(&w->cond, &w->lock);
+  g_mutex_unlock(&w->lock);
+  g_mutex_clear(&w->lock);
+  g_cond_clear(&w->cond);
+}
+
+void
+node_waiter_out_call_done(OutCall *call, GBytes *reply, const GError *error, gpointer data)
+{
+  node_waiter_finish(data, reply ? g_bytes_ref(reply) : NULL, NULL,
+                     error ? g_error_copy(error) : NULL);
+}
+
+void
+node_waiter_run_call(NodeWaiter *w, OutCall *call)
+{
+  out_call_submit(call);
+  node_waiter_wait(w);
+}
+
+void
 node_post(ActrNode *node, GSourceFunc func, gpointer data, GDestroyNotify destroy)
 {
   GSource *source = g_idle_source_new();
@@ -762,33 +807,20 @@ type_free(gpointer data)
 typedef struct {
   ActrNode *node;
   ActrType type;
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  GError *error;
+  NodeWaiter w;
 } Subscribe;
-
-static void
-subscribe_finish(Subscribe *sub, GError *error)
-{
-  g_mutex_lock(&sub->lock);
-  sub->error = error;
-  sub->done = TRUE;
-  g_cond_signal(&sub->cond);
-  g_mutex_unlock(&sub->lock);
-}
 
 static void
 on_subscribed(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Subscribe *sub = user_data;
   ActrNode *node = sub->node;
-  GError *error = NULL;
+  g_autoptr(GError) error = NULL;
 
   if (!actr_signaling_client_presence_finish(node->signaling, result, &error)) {
-    subscribe_finish(
-        sub, actr_error_new(ACTR_ERROR_UNAVAILABLE, "presence subscription: %s", error->message));
-    g_error_free(error);
+    node_waiter_finish(
+        &sub->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "presence subscription: %s", error->message));
     return;
   }
   ActrType *copy = g_new0(ActrType, 1);
@@ -798,7 +830,7 @@ on_subscribed(GObject *source, GAsyncResult *result, gpointer user_data)
   if (node->subscriptions == NULL)
     node->subscriptions = g_ptr_array_new_with_free_func(type_free);
   g_ptr_array_add(node->subscriptions, copy);
-  subscribe_finish(sub, NULL);
+  node_waiter_finish(&sub->w, NULL, NULL, NULL);
 }
 
 static gboolean
@@ -806,10 +838,10 @@ subscribe_on_io(gpointer data)
 {
   Subscribe *sub = data;
 
-  if (node_is_stopping(sub->node) || sub->node->signaling == NULL ||
-      actr_signaling_client_get_state(sub->node->signaling) != ACTR_SIGNALING_CONNECTED) {
-    subscribe_finish(sub,
-                     actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
+  if (node_is_stopping(sub->node) || !node_signaling_ready(sub->node)) {
+    node_waiter_finish(
+        &sub->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
     return G_SOURCE_REMOVE;
   }
   actr_signaling_client_presence_async(sub->node->signaling, &sub->type, TRUE, NULL, on_subscribed,
@@ -824,7 +856,7 @@ actr_node_subscribe(ActrNode *node, const char *actr_type, GError **error)
   GError *parse_error = NULL;
 
   g_return_val_if_fail(node != NULL && actr_type != NULL, FALSE);
-  if (!check_caller_thread(node, error))
+  if (!check_caller_thread(node, error) || !node_check_running(node, error))
     return FALSE;
   if (!actr_type_parse(actr_type, &sub.type, &parse_error)) {
     g_set_error(error, ACTR_ERROR, ACTR_ERROR_INVALID_ARGUMENT, "invalid argument: %s",
@@ -832,26 +864,12 @@ actr_node_subscribe(ActrNode *node, const char *actr_type, GError **error)
     g_error_free(parse_error);
     return FALSE;
   }
-  g_mutex_lock(&node->lock);
-  gboolean running = node->state == NODE_RUNNING;
-  g_mutex_unlock(&node->lock);
-  if (!running) {
-    actr_type_clear(&sub.type);
-    g_set_error(error, ACTR_ERROR, ACTR_ERROR_UNAVAILABLE, "unavailable: the node is not running");
-    return FALSE;
-  }
-  g_mutex_init(&sub.lock);
-  g_cond_init(&sub.cond);
+  node_waiter_init(&sub.w);
   node_post(node, subscribe_on_io, &sub, NULL);
-  g_mutex_lock(&sub.lock);
-  while (!sub.done)
-    g_cond_wait(&sub.cond, &sub.lock);
-  g_mutex_unlock(&sub.lock);
-  g_mutex_clear(&sub.lock);
-  g_cond_clear(&sub.cond);
+  node_waiter_wait(&sub.w);
   actr_type_clear(&sub.type);
-  if (sub.error != NULL) {
-    g_propagate_error(error, sub.error);
+  if (sub.w.error != NULL) {
+    g_propagate_error(error, sub.w.error);
     return FALSE;
   }
   return TRUE;
@@ -911,10 +929,7 @@ void
 actr_node_network_event(ActrNode *node, ActrNetworkEvent event)
 {
   g_return_if_fail(node != NULL);
-  g_mutex_lock(&node->lock);
-  gboolean running = node->state == NODE_RUNNING;
-  g_mutex_unlock(&node->lock);
-  if (!running)
+  if (!node_check_running(node, NULL))
     return;
   NetworkPost *post = g_new0(NetworkPost, 1);
   post->node = node;
@@ -1118,27 +1133,6 @@ actr_node_get_store_path(ActrNode *node)
 
 /* ---- calls ---------------------------------------------------------------------- */
 
-typedef struct {
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  GBytes *reply;
-  GError *error;
-} Blocking;
-
-static void
-blocking_done(OutCall *call, GBytes *reply, const GError *error, gpointer data)
-{
-  Blocking *b = data;
-
-  g_mutex_lock(&b->lock);
-  b->reply = reply ? g_bytes_ref(reply) : NULL;
-  b->error = error ? g_error_copy(error) : NULL;
-  b->done = TRUE;
-  g_cond_signal(&b->cond);
-  g_mutex_unlock(&b->lock);
-}
-
 static gboolean
 check_caller_thread(ActrNode *node, GError **error)
 {
@@ -1156,26 +1150,19 @@ static GBytes *
 call_blocking(ActrNode *node, gboolean tell, const char *target, const char *route_key,
               GBytes *payload, const ActrCallOptions *options, GError **error)
 {
-  Blocking b = {0};
+  NodeWaiter w;
 
   g_return_val_if_fail(node != NULL && target != NULL && route_key != NULL, NULL);
   if (!check_caller_thread(node, error))
     return NULL;
-  g_mutex_init(&b.lock);
-  g_cond_init(&b.cond);
-  out_call_submit(
-      out_call_new(node, tell, target, route_key, payload, options, blocking_done, &b, NULL));
-  g_mutex_lock(&b.lock);
-  while (!b.done)
-    g_cond_wait(&b.cond, &b.lock);
-  g_mutex_unlock(&b.lock);
-  g_mutex_clear(&b.lock);
-  g_cond_clear(&b.cond);
-  if (b.error != NULL) {
-    g_propagate_error(error, b.error);
+  node_waiter_init(&w);
+  node_waiter_run_call(&w, out_call_new(node, tell, target, route_key, payload, options,
+                                        node_waiter_out_call_done, &w, NULL));
+  if (w.error != NULL) {
+    g_propagate_error(error, w.error);
     return NULL;
   }
-  return b.reply != NULL ? b.reply : g_bytes_new(NULL, 0);
+  return w.reply != NULL ? w.reply : g_bytes_new(NULL, 0);
 }
 
 GBytes *
@@ -1243,7 +1230,7 @@ actr_node_discover(ActrNode *node, const char *actr_type, GError **error)
 typedef struct {
   ActrNode *node;
   char *manufacturer;
-  Blocking b;
+  NodeWaiter w;
   GPtrArray *types;
 } DiscoverTypes;
 
@@ -1251,22 +1238,20 @@ static void
 on_discovered_types(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DiscoverTypes *d = user_data;
-  GError *error = NULL;
+  g_autoptr(GError) error = NULL;
   GPtrArray *types = actr_signaling_client_discover_finish(d->node->signaling, result, &error);
 
-  g_mutex_lock(&d->b.lock);
-  if (types != NULL) {
-    d->types = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < types->len; i++)
-      g_ptr_array_add(d->types, actr_type_to_string(g_ptr_array_index(types, i)));
-    g_ptr_array_unref(types);
-  } else {
-    d->b.error = actr_error_new(ACTR_ERROR_UNAVAILABLE, "discovery failed: %s", error->message);
-    g_error_free(error);
+  if (types == NULL) {
+    node_waiter_finish(
+        &d->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "discovery failed: %s", error->message));
+    return;
   }
-  d->b.done = TRUE;
-  g_cond_signal(&d->b.cond);
-  g_mutex_unlock(&d->b.lock);
+  d->types = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < types->len; i++)
+    g_ptr_array_add(d->types, actr_type_to_string(g_ptr_array_index(types, i)));
+  g_ptr_array_unref(types);
+  node_waiter_finish(&d->w, NULL, NULL, NULL);
 }
 
 static gboolean
@@ -1274,13 +1259,10 @@ discover_types_on_io(gpointer data)
 {
   DiscoverTypes *d = data;
 
-  if (d->node->signaling == NULL ||
-      actr_signaling_client_get_state(d->node->signaling) != ACTR_SIGNALING_CONNECTED) {
-    g_mutex_lock(&d->b.lock);
-    d->b.error = actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.");
-    d->b.done = TRUE;
-    g_cond_signal(&d->b.cond);
-    g_mutex_unlock(&d->b.lock);
+  if (!node_signaling_ready(d->node)) {
+    node_waiter_finish(
+        &d->w, NULL, NULL,
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected."));
     return G_SOURCE_REMOVE;
   }
   actr_signaling_client_discover_async(d->node->signaling, d->manufacturer, 0, NULL,
@@ -1288,34 +1270,32 @@ discover_types_on_io(gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-GPtrArray *
-actr_node_discover_types(ActrNode *node, const char *manufacturer, GError **error)
+gboolean
+node_check_running(ActrNode *node, GError **error)
 {
-  DiscoverTypes d = {.node = node, .manufacturer = g_strdup(manufacturer)};
-
-  g_return_val_if_fail(node != NULL, NULL);
-  if (!check_caller_thread(node, error))
-    return NULL;
   g_mutex_lock(&node->lock);
   gboolean running = node->state == NODE_RUNNING;
   g_mutex_unlock(&node->lock);
-  if (!running) {
-    g_free(d.manufacturer);
+  if (!running)
     g_set_error(error, ACTR_ERROR, ACTR_ERROR_UNAVAILABLE, "unavailable: the node is not running");
+  return running;
+}
+
+GPtrArray *
+actr_node_discover_types(ActrNode *node, const char *manufacturer, GError **error)
+{
+  DiscoverTypes d = {.node = node};
+
+  g_return_val_if_fail(node != NULL, NULL);
+  if (!check_caller_thread(node, error) || !node_check_running(node, error))
     return NULL;
-  }
-  g_mutex_init(&d.b.lock);
-  g_cond_init(&d.b.cond);
+  d.manufacturer = g_strdup(manufacturer);
+  node_waiter_init(&d.w);
   node_post(node, discover_types_on_io, &d, NULL);
-  g_mutex_lock(&d.b.lock);
-  while (!d.b.done)
-    g_cond_wait(&d.b.cond, &d.b.lock);
-  g_mutex_unlock(&d.b.lock);
-  g_mutex_clear(&d.b.lock);
-  g_cond_clear(&d.b.cond);
+  node_waiter_wait(&d.w);
   g_free(d.manufacturer);
-  if (d.b.error != NULL) {
-    g_propagate_error(error, d.b.error);
+  if (d.w.error != NULL) {
+    g_propagate_error(error, d.w.error);
     return NULL;
   }
   return d.types;
