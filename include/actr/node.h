@@ -63,7 +63,9 @@ typedef enum {
   ACTR_NODE_EVENT_SIGNALING_DISCONNECTED, /* detail = reason */
   ACTR_NODE_EVENT_WEBSOCKET_CONNECTED,    /* an authenticated inbound link; detail = peer id */
   ACTR_NODE_EVENT_WEBSOCKET_DISCONNECTED, /* its last link closed; detail = peer id */
-  ACTR_NODE_EVENT_CREDENTIAL_RENEWED,     /* detail = own ActrId (may be new) */
+  ACTR_NODE_EVENT_CREDENTIAL_RENEWED,     /* at start (before READY) and after each renewal;
+                                             detail = own ActrId (may be new), value =
+                                             expiry (Unix seconds) */
   ACTR_NODE_EVENT_CREDENTIAL_EXPIRING,    /* actrd rejected the credential; detail = message */
   ACTR_NODE_EVENT_MAILBOX_BACKPRESSURE,   /* rising edge; value = queued messages */
   ACTR_NODE_EVENT_SHUTDOWN,               /* shutdown began; detail = reason */

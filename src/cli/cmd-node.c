@@ -38,9 +38,9 @@ load_config(const char *command, const char *path, ActrConfig **out)
     return actr_cli_usage_error(command, "--config FILE is required");
   *out = actr_config_load_file(path, &error);
   if (*out == NULL) {
+    /* A missing or unreadable config file is a usage error too (cli.md). */
     actr_cli_error("%s", error->message);
-    return g_error_matches(error, ACTR_CONFIG_ERROR, ACTR_CONFIG_ERROR_IO) ? ACTR_EXIT_FAILURE
-                                                                           : ACTR_EXIT_USAGE;
+    return ACTR_EXIT_USAGE;
   }
   return 0;
 }
@@ -56,6 +56,24 @@ report_failure(const GError *error)
   }
   actr_cli_error("%s", error->message);
   return ACTR_EXIT_FAILURE;
+}
+
+/* TARGET must be an ActrId or an actor type: a usage error otherwise,
+ * before anything connects. */
+static int
+check_target(const char *command, const char *target)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(ActrId) id = {0};
+  ActrType type = {0};
+
+  if (strchr(target, '@') != NULL ? actr_id_parse(target, &id, &error)
+                                  : actr_type_parse(target, &type, &error)) {
+    actr_type_clear(&type);
+    return 0;
+  }
+  return actr_cli_usage_error(command, "TARGET '%s' is neither an ActrId nor an actor type: %s",
+                              target, error->message);
 }
 
 /* Builds and starts a client node (no workload, no listener). */
@@ -284,7 +302,7 @@ static const ActrCliHelp call_help = {
         "MESSAGE\" to stderr and exits with 3.",
     .exit_status = "0  The reply was written to stdout.\n"
                    "1  Could not register or connect, or could not read the payload.\n"
-                   "2  Bad command line or configuration.\n"
+                   "2  Bad command line, TARGET or configuration (also a missing config file).\n"
                    "3  An actr error: 10002 timed out, 10003 not found, 10004 permission denied, "
                    "10006 unknown route, ...",
     .examples = "  actr call --config client.toml acme:echo:1.0.0 echo.Echo.Echo --data hello\n"
@@ -344,6 +362,8 @@ call_or_tell(gboolean tell, int argc, char **argv)
     return actr_cli_usage_error(help->command, "TARGET and ROUTE are required");
   const char *target = positionals->pdata[0];
   const char *route = positionals->pdata[1];
+  if ((rc = check_target(help->command, target)) != 0)
+    return rc;
   if ((rc = read_payload(help->command, data, data_file, &payload)) != 0)
     return rc;
   if ((rc = start_client(help->command, config_path, &config, &node)) != 0)
@@ -536,6 +556,8 @@ cmd_ping(int argc, char **argv)
   if (count == 0)
     return actr_cli_usage_error(ping_help.command, "--count must be at least 1");
   const char *target = positionals->pdata[0];
+  if ((rc = check_target(ping_help.command, target)) != 0)
+    return rc;
   if ((rc = start_client(ping_help.command, config_path, &config, &node)) != 0)
     return rc;
 

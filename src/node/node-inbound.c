@@ -122,23 +122,33 @@ reply_on_io(gpointer data)
 {
   ReplyItem *r = data;
   ActrNode *node = r->node;
-  ActrPeerLink *route = NULL; /* the reply route's reference, if any */
+  GPtrArray *routes = NULL; /* links the request (and its retries) came on */
   gpointer key = NULL;
+  guint sent = 0;
 
   if (node_outbound_complete_local(node, r->request_id, r->reply))
     return G_SOURCE_REMOVE;
-  if (g_hash_table_steal_extended(node->reply_routes, r->request_id, &key, (gpointer *)&route))
+  if (g_hash_table_steal_extended(node->reply_routes, r->request_id, &key, (gpointer *)&routes))
     g_free(key);
-  ActrPeerLink *link = route;
-  if (link == NULL || !actr_peer_link_is_open(link))
-    link = r->caller_text ? node_outbound_reply_link(node, r->caller_text) : NULL;
-  if (link != NULL)
-    send_reply_on(link, r->reply);
-  else
-    g_debug("node: no link to %s for the reply to %s; a retry gets the stored reply",
-            r->caller_text ? r->caller_text : "(local)", r->request_id);
-  if (route != NULL)
-    actr_peer_link_unref(route);
+  /* Every caller waiting for this request_id gets the reply: a retry that
+   * came on another connection while the original ran as well. */
+  for (guint i = 0; routes != NULL && i < routes->len; i++) {
+    ActrPeerLink *link = g_ptr_array_index(routes, i);
+    if (actr_peer_link_is_open(link)) {
+      send_reply_on(link, r->reply);
+      sent++;
+    }
+  }
+  if (sent == 0) {
+    ActrPeerLink *link = r->caller_text ? node_outbound_reply_link(node, r->caller_text) : NULL;
+    if (link != NULL)
+      send_reply_on(link, r->reply);
+    else
+      g_debug("node: no link to %s for the reply to %s; a retry gets the stored reply",
+              r->caller_text ? r->caller_text : "(local)", r->request_id);
+  }
+  if (routes != NULL)
+    g_ptr_array_unref(routes);
   return G_SOURCE_REMOVE;
 }
 
@@ -192,11 +202,17 @@ on_enqueued(ActrStore *store, const ActrEnqueueResult *result, const GError *err
   switch (result->outcome) {
   case ACTR_ENQUEUE_ACCEPTED:
   case ACTR_ENQUEUE_DUPLICATE_PENDING:
-    /* The reply goes where the latest copy came from (a retry may use a new
-     * connection). */
-    if (!a->tell && !node_is_stopping(node))
-      g_hash_table_replace(node->reply_routes, g_strdup(a->request_id),
-                           actr_peer_link_ref(a->link));
+    /* The reply goes to every link a copy came on (a retry may use a new
+     * connection while the first is still open and waiting). */
+    if (!a->tell && !node_is_stopping(node)) {
+      GPtrArray *routes = g_hash_table_lookup(node->reply_routes, a->request_id);
+      if (routes == NULL) {
+        routes = g_ptr_array_new_with_free_func((GDestroyNotify)actr_peer_link_unref);
+        g_hash_table_insert(node->reply_routes, g_strdup(a->request_id), routes);
+      }
+      if (!g_ptr_array_find(routes, a->link, NULL))
+        g_ptr_array_add(routes, actr_peer_link_ref(a->link));
+    }
     if (result->outcome == ACTR_ENQUEUE_ACCEPTED)
       node_mailbox_wake(node);
     break;
@@ -352,7 +368,9 @@ node_gate_link_closed(ActrNode *node, ActrPeerLink *link)
 
   g_hash_table_iter_init(&iter, node->reply_routes);
   while (g_hash_table_iter_next(&iter, NULL, &value)) {
-    if (value == link)
+    GPtrArray *routes = value;
+    g_ptr_array_remove_fast(routes, link);
+    if (routes->len == 0)
       g_hash_table_iter_remove(&iter);
   }
 }

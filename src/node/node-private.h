@@ -122,9 +122,10 @@ struct _ActrNode {
   GHashTable *pending;      /* request_id → OutCall * (ref) awaiting a response */
   GHashTable *peers;        /* ActrId text → Peer * */
   GHashTable *type_routes;  /* ActrType text → TypeRoute * */
-  GHashTable *reply_routes; /* request_id → ActrPeerLink * (ref): where its reply goes */
-  guint connect_timer;      /* start(): signaling connect deadline */
-  guint renew_timer;        /* proactive credential renewal */
+  GHashTable
+      *reply_routes;   /* request_id → GPtrArray of ActrPeerLink * (refs): where its reply goes */
+  guint connect_timer; /* start(): signaling connect deadline */
+  guint renew_timer;   /* proactive credential renewal */
   gboolean reregistering;
   gboolean signaling_was_connected;
   gint64 credential_expires_at; /* Unix seconds, 0 = unknown */

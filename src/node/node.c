@@ -257,7 +257,7 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
   node->signing_keys = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   node->key_fetches = g_hash_table_new(g_direct_hash, g_direct_equal);
   node->reply_routes =
-      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)actr_peer_link_unref);
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   node_outbound_init(node);
   return node;
 }

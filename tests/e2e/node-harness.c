@@ -1028,18 +1028,6 @@ e2e_quiet_debug_logs(void)
   default_log_handler = g_log_set_default_handler(quiet_log_handler, NULL);
 }
 
-gboolean
-e2e_known_bug(const char *bug)
-{
-  g_autofree char *why = NULL;
-
-  if (g_getenv("E2E_KNOWN_BUGS") != NULL)
-    return FALSE;
-  why = g_strdup_printf("known bug, not fixed yet: %s (E2E_KNOWN_BUGS=1 runs it)", bug);
-  g_test_skip(why);
-  return TRUE;
-}
-
 /* ---- Waiting ------------------------------------------------------------------------------ */
 
 gboolean

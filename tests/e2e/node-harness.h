@@ -177,11 +177,6 @@ gboolean e2e_json_valid(const char *text, gsize len, gboolean lines);
  * $E2E_VERBOSE is set.  Call after g_test_init(). */
 void e2e_quiet_debug_logs(void);
 
-/* For a test that exposes a reported, not yet fixed bug: unless
- * $E2E_KNOWN_BUGS is set, marks the test skipped with @bug as the reason
- * and returns TRUE (the test returns at once). */
-gboolean e2e_known_bug(const char *bug);
-
 /* Polls @cond every 100 ms until it returns TRUE or @timeout_ms passed. */
 typedef gboolean (*E2eCondFunc)(gpointer user_data);
 gboolean e2e_wait_until(E2eCondFunc cond, gpointer user_data, guint timeout_ms);

@@ -238,6 +238,46 @@ test_error_timeout(void)
   g_assert_true(e2e_node_is_alive(sleepy));
 }
 
+/* Two callers send the same request_id while the callee cannot run it
+ * (SIGSTOP): both get the one reply as soon as it exists, not a timeout. */
+typedef struct {
+  E2eRun run;
+} DupCall;
+
+static gpointer
+dup_call_thread(gpointer data)
+{
+  DupCall *c = data;
+  e2e_cli(&c->run, NULL, RUN_MS, "call", "--config", client, "acme:dupe:1.0.0", "echo.Echo.Echo",
+          "--data", "once", "--request-id", "dup-1", "--timeout", "15000", NULL);
+  return NULL;
+}
+
+static void
+test_duplicate_in_flight(void)
+{
+  E2eNodeOptions options = {.workload = "echo", .actr_type = "acme:dupe:1.0.0"};
+  g_autoptr(E2eNode) dupe = e2e_node_new("dupe", dir, e2e_actrd_url(actrd), &options);
+  DupCall calls[2] = {{{0}}};
+  GThread *threads[2];
+
+  e2e_node_start(dupe);
+  e2e_node_signal(dupe, SIGSTOP);
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new("dup-call", dup_call_thread, &calls[i]);
+  g_usleep(1500 * 1000); /* both clients registered and sent (the TCP queue holds them) */
+  e2e_node_signal(dupe, SIGCONT);
+  for (guint i = 0; i < 2; i++) {
+    g_thread_join(threads[i]);
+    g_test_message("duplicate caller %u: exit %d after %.0f ms", i, calls[i].run.exit_code,
+                   calls[i].run.elapsed_us / 1000.0);
+    e2e_assert_run_ok(&calls[i].run);
+    g_assert_cmpstr(e2e_run_out(&calls[i].run), ==, "once");
+    g_assert_cmpint(calls[i].run.elapsed_us, <, 10 * G_USEC_PER_SEC);
+    e2e_run_clear(&calls[i].run);
+  }
+}
+
 static void
 test_error_unknown_type(void)
 {
@@ -285,8 +325,6 @@ test_error_bad_target(void)
 {
   g_auto(E2eRun) run = {0};
 
-  if (e2e_known_bug("a malformed TARGET exits 3 with error 10005, not 2"))
-    return;
   e2e_cli(&run, NULL, RUN_MS, "call", "--config", client, "not a target", "echo.Echo.Echo", NULL);
   g_assert_nonnull(strstr(run.err, "not a target"));
   g_assert_cmpint(run.exit_code, ==, 2);
@@ -301,8 +339,6 @@ test_error_missing_config(void)
   g_autofree char *missing = g_build_filename(dir, "missing.toml", NULL);
   g_auto(E2eRun) run = {0};
 
-  if (e2e_known_bug("an unreadable --config file exits 1, not 2"))
-    return;
   e2e_cli(&run, NULL, RUN_MS, "call", "--config", missing, "acme:echo:1.0.0", "echo.Echo.Echo",
           NULL);
   g_assert_nonnull(strstr(run.err, "missing.toml"));
@@ -439,6 +475,7 @@ main(int argc, char **argv)
   g_test_add_func("/e2e/cli/errors/acl-deny", test_error_acl_deny);
   g_test_add_func("/e2e/cli/errors/timeout", test_error_timeout);
   g_test_add_func("/e2e/cli/errors/unknown-type", test_error_unknown_type);
+  g_test_add_func("/e2e/cli/call/duplicate-in-flight", test_duplicate_in_flight);
   g_test_add_func("/e2e/cli/errors/usage", test_error_usage);
   g_test_add_func("/e2e/cli/errors/missing-config", test_error_missing_config);
   g_test_add_func("/e2e/cli/errors/bad-target", test_error_bad_target);

@@ -36,6 +36,9 @@ struct _ActrWsLink {
   GDestroyNotify user_data_destroy;
 };
 
+/* Pending connections the kernel queues for the listener. */
+#define WS_LISTEN_BACKLOG 1024
+
 struct _ActrWsServer {
   GMainContext *context;
   SoupServer *soup;
@@ -570,6 +573,9 @@ actr_ws_server_listen(ActrWsServer *server, const char *host, guint16 port, GErr
   g_autoptr(GSocketAddress) effective = NULL;
   g_main_context_push_thread_default(server->context);
   server->service = g_socket_service_new();
+  /* GSocket's default backlog of 10 stalls bursts of dialling peers on SYN
+   * retransmits (1 s each). */
+  g_socket_listener_set_backlog(G_SOCKET_LISTENER(server->service), WS_LISTEN_BACKLOG);
   ok = g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), socket_address,
                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective,
                                      &local);
