@@ -136,7 +136,10 @@ ACTR_API GBytes *actr_node_call(ActrNode *node, const char *target, const char *
                                 GBytes *payload, const ActrCallOptions *options, GError **error);
 
 /* The same without blocking: @callback runs on the thread-default main
- * context of the calling thread; finish with actr_node_call_finish(). */
+ * context of the calling thread; finish with actr_node_call_finish().
+ * Cancelling @cancellable makes the result G_IO_ERROR_CANCELLED at once
+ * for the caller; the request itself may still reach the callee (retry it
+ * with the same request_id to learn its outcome). */
 ACTR_API void actr_node_call_async(ActrNode *node, const char *target, const char *route_key,
                                    GBytes *payload, const ActrCallOptions *options,
                                    GCancellable *cancellable, GAsyncReadyCallback callback,

@@ -1180,17 +1180,47 @@ actr_node_tell(ActrNode *node, const char *target, const char *route_key, GBytes
   return done != NULL;
 }
 
+/* An async call: its GTask returns once, when the call completes or when
+ * the caller cancels, whichever comes first. */
+typedef struct {
+  GTask *task;
+  GCancellable *cancellable; /* nullable */
+  gulong cancel_handler;
+  gint returned; /* atomic */
+} AsyncCall;
+
+static void
+async_call_free(gpointer data)
+{
+  AsyncCall *a = data;
+  if (a->cancellable != NULL) {
+    g_cancellable_disconnect(a->cancellable, a->cancel_handler);
+    g_object_unref(a->cancellable);
+  }
+  g_object_unref(a->task);
+  g_free(a);
+}
+
+static void
+on_async_cancelled(GCancellable *cancellable, gpointer data)
+{
+  AsyncCall *a = data;
+  if (g_atomic_int_compare_and_exchange(&a->returned, 0, 1))
+    g_task_return_new_error(a->task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the call was cancelled");
+}
+
 static void
 task_done(OutCall *call, GBytes *reply, const GError *error, gpointer data)
 {
-  GTask *task = data;
+  AsyncCall *a = data;
 
+  if (!g_atomic_int_compare_and_exchange(&a->returned, 0, 1))
+    return;
   if (error != NULL)
-    g_task_return_error(task, g_error_copy(error));
+    g_task_return_error(a->task, g_error_copy(error));
   else
-    g_task_return_pointer(task, reply ? g_bytes_ref(reply) : g_bytes_new(NULL, 0),
+    g_task_return_pointer(a->task, reply ? g_bytes_ref(reply) : g_bytes_new(NULL, 0),
                           (GDestroyNotify)g_bytes_unref);
-  g_object_unref(task);
 }
 
 void
@@ -1201,12 +1231,19 @@ actr_node_call_async(ActrNode *node, const char *target, const char *route_key, 
   g_return_if_fail(node != NULL && target != NULL && route_key != NULL);
   GTask *task = g_task_new(NULL, cancellable, callback, user_data);
   g_task_set_source_tag(task, actr_node_call_async);
+  g_task_set_check_cancellable(task, FALSE); /* we return CANCELLED ourselves, once */
   if (g_task_return_error_if_cancelled(task)) {
     g_object_unref(task);
     return;
   }
-  out_call_submit(
-      out_call_new(node, FALSE, target, route_key, payload, options, task_done, task, NULL));
+  AsyncCall *a = g_new0(AsyncCall, 1);
+  a->task = task;
+  if (cancellable != NULL) {
+    a->cancellable = g_object_ref(cancellable);
+    a->cancel_handler = g_cancellable_connect(cancellable, G_CALLBACK(on_async_cancelled), a, NULL);
+  }
+  out_call_submit(out_call_new(node, FALSE, target, route_key, payload, options, task_done, a,
+                               async_call_free));
 }
 
 GBytes *

@@ -226,6 +226,7 @@ test_data_stream(Fixture *f, gconstpointer data)
 typedef struct {
   guint remaining;
   guint ok;
+  guint cancelled;
   GMainLoop *loop;
 } Many;
 
@@ -237,6 +238,8 @@ on_many(GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GBytes) reply = actr_node_call_finish(NULL, result, &error);
   if (reply != NULL && g_bytes_get_size(reply) == 8)
     m->ok++;
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    m->cancelled++;
   if (--m->remaining == 0)
     g_main_loop_quit(m->loop);
 }
@@ -307,6 +310,24 @@ test_concurrent_and_network_event(Fixture *f, gconstpointer data)
   g_main_loop_unref(m.loop);
   g_main_context_pop_thread_default(context);
   g_assert_cmpuint(m.ok, ==, 500);
+
+  /* A cancelled call reports G_IO_ERROR_CANCELLED to its caller at once,
+   * exactly once. */
+  {
+    g_autoptr(GCancellable) cancel = g_cancellable_new();
+    g_autoptr(GBytes) payload = g_bytes_new_static("12345678", 8);
+    Many one = {.remaining = 1, .loop = g_main_loop_new(context, FALSE)};
+    g_main_context_push_thread_default(context);
+    ActrCallOptions slow = {.timeout_ms = 20000};
+    actr_node_call_async(f->client, "acme:echo:1.0.0", "actr.Node.Ping", payload, &slow, cancel,
+                         on_many, &one);
+    g_cancellable_cancel(cancel);
+    g_main_loop_run(one.loop);
+    g_main_loop_unref(one.loop);
+    g_main_context_pop_thread_default(context);
+    g_assert_cmpuint(one.ok, ==, 0);
+    g_assert_cmpuint(one.cancelled, ==, 1);
+  }
 
   /* After a (debounced) network change the links are rebuilt on demand. */
   for (int i = 0; i < 5; i++)
