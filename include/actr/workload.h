@@ -79,7 +79,9 @@ typedef struct ActrHostApi {
    * A key-value map in the node's store.  Writes made during a handler are
    * committed in the SAME transaction as the stored response and the inbox
    * ack, so they happen exactly once even across kill -9; a failed handler
-   * (non-zero return) discards them.  Reads see this handler's own writes. */
+   * (non-zero return) discards them.  Reads see this handler's own writes.
+   * Only request handlers may write: in init, lifecycle hooks, on_event and
+   * on_data_stream, state_put/state_delete fail with 10005. */
   int32_t (*state_get)(ActrInvocationCtx *ctx, const char *key, const uint8_t **value,
                        size_t *len); /* 10003 (not found) when absent */
   int32_t (*state_put)(ActrInvocationCtx *ctx, const char *key, const uint8_t *value, size_t len);

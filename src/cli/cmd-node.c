@@ -178,6 +178,20 @@ on_run_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 va
   }
 }
 
+#define SHUTDOWN_GRACE_SECS 6
+
+static gpointer
+shutdown_watchdog(gpointer data)
+{
+  g_usleep(SHUTDOWN_GRACE_SECS * G_USEC_PER_SEC);
+  actr_cli_error("a handler is still running %d s after the shutdown request; exiting without "
+                 "it (its message runs again at the next start)",
+                 SHUTDOWN_GRACE_SECS);
+  fflush(stdout);
+  _exit(ACTR_EXIT_OK);
+  return NULL;
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -233,6 +247,10 @@ cmd_run(int argc, char **argv)
     if (actr_node_get_store_path(st.node) != NULL)
       actr_cli_status("store: %s", actr_node_get_store_path(st.node));
     g_main_loop_run(st.loop);
+    /* Shutdown is bounded (cli.md): a handler that does not return within
+     * the grace period is abandoned; the store is crash-safe, so its
+     * message simply runs again at the next start. */
+    g_thread_unref(g_thread_new("actr-shutdown-watchdog", shutdown_watchdog, NULL));
     actr_node_wait(st.node);
     actr_cli_status("stopped");
     rc = ACTR_EXIT_OK;

@@ -37,9 +37,11 @@ typedef struct {
   guint64 value;           /* WORK_EVENT */
 } WorkItem;
 
-static void
-work_item_free(WorkItem *item)
+void
+node_work_item_free(gpointer data)
 {
+  WorkItem *item = data;
+
   actr_data_stream_free(item->chunk);
   g_free(item->sender);
   g_free(item);
@@ -48,6 +50,12 @@ work_item_free(WorkItem *item)
 /* The trace context of the request being handled (workload thread), so that
  * calls a handler makes continue its trace. */
 static __thread gboolean current_trace_set;
+/* The request being handled and how many calls/tells it made so far: its
+ * n-th outbound request gets the id "<request_id>/<n>", so a handler that
+ * runs again (a retry after a crash) sends the same ids and the callees
+ * answer from their stores: effectively-once holds along a chain. */
+static __thread const char *current_request_id;
+static __thread guint current_call_seq;
 static __thread ActrTraceContext current_trace;
 
 /* ---- replies ------------------------------------------------------------------- */
@@ -274,6 +282,22 @@ gate_stream(ActrNode *node, ActrPeerLink *link, GBytes *payload, const ActrId *p
             link->peer_text);
     return;
   }
+  /* Streams are not stored: a receiver that cannot keep up loses chunks
+   * rather than memory (and the requests queued behind them). */
+  if (g_atomic_int_get(&node->stream_backlog) >= ACTR_NODE_MAX_STREAM_BACKLOG) {
+    static gint dropped;
+    gint n = g_atomic_int_add(&dropped, 1);
+    if (n == 0 || n == 99 || n == 9999)
+      g_warning("node: data stream chunks dropped: the workload is %d chunks behind (%d dropped)",
+                ACTR_NODE_MAX_STREAM_BACKLOG, n + 1);
+    if (!link->stream_overrun) {
+      link->stream_overrun = TRUE;
+      node_emit(node, ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN, link->peer_text, 0);
+    }
+    return;
+  }
+  link->stream_overrun = FALSE;
+  g_atomic_int_inc(&node->stream_backlog);
   WorkItem *item = g_new0(WorkItem, 1);
   item->kind = WORK_STREAM;
   item->chunk = g_steal_pointer(&chunk);
@@ -300,12 +324,12 @@ node_gate_frame(ActrNode *node, ActrPeerLink *link, ActrLane lane, GBytes *paylo
   }
   Actr__RpcEnvelope__Direction dir = actr_rpc_envelope_get_direction(env);
   if (dir == ACTR__RPC_ENVELOPE__DIRECTION__RESPONSE) {
-    if (!node_outbound_complete(node, env))
+    if (!node_outbound_complete(node, link, env))
       g_debug("node: late or unknown response %s from %s dropped", env->request_id,
               link->peer_text);
     return;
   }
-  if (dir == ACTR__RPC_ENVELOPE__DIRECTION__UNSPECIFIED && node_outbound_complete(node, env))
+  if (dir == ACTR__RPC_ENVELOPE__DIRECTION__UNSPECIFIED && node_outbound_complete(node, link, env))
     return; /* a baseline peer's response, recognised by its request id */
   if (peer == NULL) {
     /* A request over a link we dialled: not serviced, as at baseline
@@ -316,9 +340,21 @@ node_gate_frame(ActrNode *node, ActrPeerLink *link, ActrLane lane, GBytes *paylo
   gboolean tell = dir == ACTR__RPC_ENVELOPE__DIRECTION__TELL ||
                   (dir == ACTR__RPC_ENVELOPE__DIRECTION__UNSPECIFIED && env->timeout_ms == 0);
 
+  if (env->request_id[0] == '\0') {
+    /* It would never be de-duplicated, nor its reply routed. */
+    if (!tell)
+      reply_error_on(link, env, ACTR_ERROR_INVALID_ARGUMENT, "empty request_id");
+    return;
+  }
   g_autofree char *reason = NULL;
   if (actr_acl_check(node->acl, peer, &reason) == ACTR_ACL_DECISION_DENY) {
-    g_message("node: acl_denied: %s calling %s: %s", link->peer_text, env->route_key, reason);
+    static gint denied;
+    gint n = g_atomic_int_add(&denied, 1);
+    if (n == 0 || n == 9 || n == 99 || n == 999 || n == 9999 || (n + 1) % 100000 == 0)
+      g_message("node: acl_denied: %s calling %s: %s (%d denied so far)", link->peer_text,
+                env->route_key, reason, n + 1);
+    else
+      g_debug("node: acl_denied: %s calling %s: %s", link->peer_text, env->route_key, reason);
     if (!tell)
       reply_error_on(link, env, ACTR_ERROR_PERMISSION_DENIED, reason);
     return;
@@ -454,6 +490,11 @@ handler_route(ActrNode *node, gboolean tell, const char *target, const char *rou
     actr_trace_context_new_root(&child);
   actr_trace_context_format(&child, traceparent);
 
+  g_autofree char *child_id = NULL;
+  if (current_request_id != NULL) {
+    child_id = g_strdup_printf("%s/%u", current_request_id, ++current_call_seq);
+    options.request_id = child_id;
+  }
   g_autoptr(GBytes) body = g_bytes_new(payload, len);
   node_waiter_init(&w);
   OutCall *call = out_call_new(node, tell, target, route_key, body, &options,
@@ -483,6 +524,7 @@ router_discover(gpointer data, ActrInvocationCtx *ctx, const char *actr_type, ch
 {
   g_autoptr(GError) error = NULL;
 
+  flush_current_batch(data);
   *actr_id = node_discover_blocking(data, actr_type, &error);
   if (*actr_id != NULL)
     return ACTR_WORKLOAD_OK;
@@ -572,6 +614,7 @@ typedef struct {
   GPtrArray *replies;  /* ReplyItem * (NULL for tells), one per ack */
   GHashTable *overlay; /* key → GBytes * (NULL = deleted): uncommitted state */
   gint64 started_us;   /* when the first pending ack was added */
+  gboolean tainted;    /* a flush failed while the current handler ran */
 } AckBatch;
 
 /* Longest a handled message waits for the handlers after it before its ack
@@ -602,14 +645,14 @@ ack_batch_clear(AckBatch *batch)
 
 /* Commits the pending acks (one transaction, normally) and sends their
  * replies.  An ack that fails leaves its message to run again. */
-static void
+static gboolean
 ack_batch_flush(ActrNode *node, AckBatch *batch)
 {
   g_autoptr(GError) error = NULL;
   guint n = batch->acks->len;
 
   if (n == 0)
-    return;
+    return TRUE;
   ActrStoreAck *acks = (ActrStoreAck *)(void *)batch->acks->data;
   gboolean all = actr_store_ack_batch(node->store, acks, n, &error);
   for (guint i = 0; i < n; i++) {
@@ -639,6 +682,7 @@ ack_batch_flush(ActrNode *node, AckBatch *batch)
   g_hash_table_remove_all(batch->overlay);
   if (!all)
     g_usleep(STORE_ERROR_BACKOFF_US);
+  return all;
 }
 
 /* Before a handler talks to other actors, earlier replies must not wait
@@ -646,8 +690,8 @@ ack_batch_flush(ActrNode *node, AckBatch *batch)
 static void
 flush_current_batch(ActrNode *node)
 {
-  if (current_batch != NULL)
-    ack_batch_flush(node, current_batch);
+  if (current_batch != NULL && !ack_batch_flush(node, current_batch))
+    current_batch->tainted = TRUE;
 }
 
 /* Handles one dequeued message: runs it and adds its ack to @batch. */
@@ -682,6 +726,9 @@ process_message(ActrNode *node, ActrStoreMessage *msg, AckBatch *batch)
 
   current_trace_set =
       env->traceparent != NULL && actr_trace_context_parse(env->traceparent, &current_trace);
+  current_request_id = env->request_id;
+  current_call_seq = 0;
+  batch->tainted = FALSE;
   ActrInvocationCtx *ctx = invocation_new(node, caller_text, env->request_id);
   actr_invocation_set_state_overlay(ctx, batch->overlay);
   /* Never a NULL payload pointer, even when empty (guests may memcpy it). */
@@ -689,6 +736,18 @@ process_message(ActrNode *node, ActrStoreMessage *msg, AckBatch *batch)
   int32_t status =
       actr_workload_handle(node->workload, ctx, env->route_key, body, env->payload.len);
   current_trace_set = FALSE;
+  current_request_id = NULL;
+  if (batch->tainted) {
+    /* A commit failed while this handler ran, after it may have read the
+     * failed acks' state: nothing of this run may commit either. */
+    g_autoptr(GError) requeue_error = NULL;
+    g_warning("node: %s runs again: the store failed while it ran", env->request_id);
+    actr_invocation_free(ctx);
+    if (!actr_store_requeue(node->store, msg->id, &requeue_error))
+      g_warning("node: cannot requeue message %" G_GINT64_FORMAT ": %s", msg->id,
+                requeue_error->message);
+    return;
+  }
   g_autoptr(GBytes) response = NULL;
   g_autoptr(GError) failure = NULL;
   if (!actr_invocation_finish(ctx, status, &response, &failure))
@@ -749,9 +808,11 @@ mailbox_drain(ActrNode *node)
           g_debug("node: requeue at shutdown: %s", requeue_error->message);
         continue;
       }
+      /* A reply waits for the handlers after it at most this long. */
+      if (batch.acks->len > 0 && g_get_monotonic_time() - batch.started_us >= ACK_BATCH_MAX_WAIT_US)
+        ack_batch_flush(node, &batch);
       process_message(node, msg, &batch);
-      if (batch.acks->len >= ACTR_NODE_MAILBOX_BATCH ||
-          g_get_monotonic_time() - batch.started_us >= ACK_BATCH_MAX_WAIT_US)
+      if (batch.acks->len >= ACTR_NODE_MAILBOX_BATCH)
         ack_batch_flush(node, &batch);
     }
     /* Commit what this dequeue produced before asking for more: under load
@@ -796,6 +857,7 @@ run_on_start(ActrNode *node)
 {
   StartResult *r = g_new0(StartResult, 1);
   g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_start");
+  actr_invocation_set_state_read_only(ctx);
 
   r->node = node;
   if (!actr_workload_on_start(node->workload, ctx, &r->error))
@@ -835,6 +897,7 @@ workload_thread_main(gpointer data)
                                                     item->chunk->stream_id, item->chunk->sequence);
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, item->sender, request_id);
       actr_invocation_set_in_stream_callback(ctx, TRUE);
+      actr_invocation_set_state_read_only(ctx);
       const guint8 *body =
           item->chunk->payload.data ? item->chunk->payload.data : (const guint8 *)"";
       int32_t status =
@@ -842,31 +905,35 @@ workload_thread_main(gpointer data)
                                     item->chunk->sequence, body, item->chunk->payload.len);
       if (status != ACTR_WORKLOAD_OK)
         g_debug("node: on_data_stream %s returned %d", request_id, status);
+      g_atomic_int_dec_and_test(&node->stream_backlog);
       break;
     }
     case WORK_EVENT: {
       g_autofree char *request_id = g_strdup_printf("hook:%d", item->event);
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, request_id);
+      actr_invocation_set_state_read_only(ctx);
       actr_workload_event(node->workload, ctx, item->event, item->sender, item->value);
       break;
     }
     case WORK_ON_READY: {
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_ready");
+      actr_invocation_set_state_read_only(ctx);
       actr_workload_on_ready(node->workload, ctx);
       break;
     }
     case WORK_STOP: {
       g_autoptr(ActrInvocationCtx) ctx = invocation_new(node, NULL, "lifecycle:on_stop");
+      actr_invocation_set_state_read_only(ctx);
       actr_workload_on_stop(node->workload, ctx);
       node_post(node, item->done, item->done_data, NULL);
-      work_item_free(item);
+      node_work_item_free(item);
       /* Whatever is still queued (wake-ups) is dropped. */
       while ((item = g_async_queue_try_pop(node->work_queue)) != NULL)
-        work_item_free(item);
+        node_work_item_free(item);
       return NULL;
     }
     }
-    work_item_free(item);
+    node_work_item_free(item);
   }
 }
 

@@ -179,6 +179,8 @@ complete(OutCall *call, GBytes *reply, const GError *error)
   if (call->completed)
     return;
   call->completed = TRUE;
+  if (node->live_calls != NULL)
+    g_hash_table_remove(node->live_calls, call);
   node_source_clear(node, &call->timeout_source);
   node_source_clear(node, &call->retry_source);
   if (!call->tell && node->pending != NULL &&
@@ -209,6 +211,7 @@ retry_delay_ms(const OutCall *call, guint *delay_ms)
   static const guint reliable[] = {1000, 2000, 4000, 5000};
   if (call->lane != ACTR_LANE_RPC_RELIABLE && call->lane != ACTR_LANE_RPC_SIGNAL)
     return FALSE; /* streams: one attempt */
+  /* @call->attempt counts the tries that failed so far (sent or not). */
   if (call->lane == ACTR_LANE_RPC_SIGNAL) {
     if (call->attempt >= 2)
       return FALSE;
@@ -244,9 +247,10 @@ retry_or_fail(OutCall *call, ActrErrorCode code, const char *message)
   if (!call->tell && g_hash_table_lookup(node->pending, call->request_id) == call)
     g_hash_table_remove(node->pending, call->request_id);
   call->sent_on = NULL;
+  call->attempt++;
   if (actr_error_code_is_retryable(code) && !node_is_stopping(node) &&
       retry_delay_ms(call, &delay_ms)) {
-    g_debug("node: %s to %s: %s; attempt %u in %u ms", call->request_id, call->target, message,
+    g_debug("node: %s to %s: %s; try %u in %u ms", call->request_id, call->target, message,
             call->attempt + 1, delay_ms);
     GSource *timer = g_timeout_source_new(delay_ms);
     g_source_set_callback(timer, on_retry, call, NULL);
@@ -324,6 +328,7 @@ node_outbound_init(ActrNode *node)
       g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)out_call_unref);
   node->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, peer_free);
   node->type_routes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, type_route_free);
+  node->live_calls = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
 
 void
@@ -332,6 +337,7 @@ node_outbound_clear(ActrNode *node)
   g_clear_pointer(&node->type_routes, g_hash_table_unref);
   g_clear_pointer(&node->peers, g_hash_table_unref);
   g_clear_pointer(&node->pending, g_hash_table_unref);
+  g_clear_pointer(&node->live_calls, g_hash_table_unref);
 }
 
 /* Forgets what is known about reaching @id_text (after a failure). */
@@ -489,20 +495,19 @@ node_signaling_ready(ActrNode *node)
          actr_signaling_client_get_state(node->signaling) == ACTR_SIGNALING_CONNECTED;
 }
 
-/* Records every ws_address of @rc in the peer table. */
+/* Records the ws_address @rc gives for @id_text, if any (only the actor
+ * we are about to call: the peer table holds no one else). */
 static void
-learn_addresses(ActrNode *node, ActrRouteCandidates *rc)
+learn_address(ActrNode *node, ActrRouteCandidates *rc, const char *id_text)
 {
-  GHashTableIter iter;
-  const char *id_text, *url;
+  const char *url = g_hash_table_lookup(rc->ws_addresses, id_text);
 
-  g_hash_table_iter_init(&iter, rc->ws_addresses);
-  while (g_hash_table_iter_next(&iter, (gpointer *)&id_text, (gpointer *)&url)) {
-    Peer *p = peer_get(node, id_text);
-    if (g_strcmp0(p->ws_url, url) != 0) {
-      g_free(p->ws_url);
-      p->ws_url = g_strdup(url);
-    }
+  if (url == NULL)
+    return;
+  Peer *p = peer_get(node, id_text);
+  if (g_strcmp0(p->ws_url, url) != 0) {
+    g_free(p->ws_url);
+    p->ws_url = g_strdup(url);
   }
 }
 
@@ -543,9 +548,9 @@ on_type_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
     g_autofree char *why = g_strdup_printf("No route candidates for type %s", l->key);
     fail_waiting(r->waiting, ACTR_ERROR_NOT_FOUND, why, FALSE);
   } else {
-    learn_addresses(node, rc);
     g_free(r->id_text);
     r->id_text = actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0));
+    learn_address(node, rc, r->id_text);
     r->expires_us = g_get_monotonic_time() + ACTR_NODE_ROUTE_CACHE_US;
     flush_waiting(r->waiting);
   }
@@ -574,7 +579,7 @@ on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
         g_strdup_printf("address of %s: %s", l->key, error ? error->message : "node stopped");
     fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
   } else {
-    learn_addresses(node, rc);
+    learn_address(node, rc, p->id_text);
     if (p->ws_url != NULL) {
       flush_waiting(p->waiting);
     } else {
@@ -695,7 +700,6 @@ send_on(OutCall *call, ActrPeerLink *link)
       g_hash_table_insert(node->pending, call->request_id, out_call_ref(call));
     }
   }
-  call->attempt++;
   call->sent_on = link;
   if (call->raw_frame)
     link->carried_streams = TRUE;
@@ -826,6 +830,11 @@ submit_on_io(gpointer data)
     fail(call, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
     return G_SOURCE_REMOVE;
   }
+  if (call->request_id[0] == '\0') {
+    fail(call, ACTR_ERROR_INVALID_ARGUMENT, "empty request_id");
+    return G_SOURCE_REMOVE;
+  }
+  g_hash_table_add(node->live_calls, call); /* no ref: removed when completed */
   GSource *timer = g_timeout_source_new((guint)MIN(call->timeout_ms, (gint64)G_MAXUINT));
   g_source_set_callback(timer, on_call_timeout, call, NULL);
   call->timeout_source = g_source_attach(timer, node->io_context);
@@ -868,12 +877,19 @@ complete_with_envelope(OutCall *call, const Actr__RpcEnvelope *env)
 }
 
 gboolean
-node_outbound_complete(ActrNode *node, const Actr__RpcEnvelope *envelope)
+node_outbound_complete(ActrNode *node, ActrPeerLink *link, const Actr__RpcEnvelope *envelope)
 {
   OutCall *call = g_hash_table_lookup(node->pending, envelope->request_id);
 
   if (call == NULL || call->local)
     return FALSE;
+  /* Only the callee answers: a response on another link, from another
+   * actor, is not one (request ids may be guessable). */
+  if (link != call->sent_on && g_strcmp0(link->peer_text, call->peer_text) != 0) {
+    g_debug("node: response %s from %s ignored: the request went to %s", envelope->request_id,
+            link->peer_text, call->peer_text);
+    return FALSE;
+  }
   complete_with_envelope(call, envelope);
   return TRUE;
 }
@@ -903,27 +919,15 @@ node_outbound_fail_all(ActrNode *node, ActrErrorCode code, const char *message)
 {
   g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func((GDestroyNotify)out_call_unref);
   GHashTableIter iter;
-  gpointer value;
+  gpointer call;
 
-  if (node->pending == NULL)
+  if (node->live_calls == NULL)
     return;
-  g_hash_table_iter_init(&iter, node->pending);
-  while (g_hash_table_iter_next(&iter, NULL, &value))
-    g_ptr_array_add(calls, out_call_ref(value));
-  g_hash_table_iter_init(&iter, node->peers);
-  while (g_hash_table_iter_next(&iter, NULL, &value)) {
-    Peer *p = value;
-    for (guint i = 0; i < p->waiting->len; i++)
-      g_ptr_array_add(calls, out_call_ref(g_ptr_array_index(p->waiting, i)));
-    g_ptr_array_set_size(p->waiting, 0);
-  }
-  g_hash_table_iter_init(&iter, node->type_routes);
-  while (g_hash_table_iter_next(&iter, NULL, &value)) {
-    TypeRoute *r = value;
-    for (guint i = 0; i < r->waiting->len; i++)
-      g_ptr_array_add(calls, out_call_ref(g_ptr_array_index(r->waiting, i)));
-    g_ptr_array_set_size(r->waiting, 0);
-  }
+  /* Every call the I/O thread knows: pending, queued for a link or a
+   * lookup, or waiting out a retry back-off. */
+  g_hash_table_iter_init(&iter, node->live_calls);
+  while (g_hash_table_iter_next(&iter, &call, NULL))
+    g_ptr_array_add(calls, out_call_ref(call));
   for (guint i = 0; i < calls->len; i++)
     fail(g_ptr_array_index(calls, i), code, "%s", message);
 }
@@ -931,6 +935,8 @@ node_outbound_fail_all(ActrNode *node, ActrErrorCode code, const char *message)
 void
 node_outbound_close_links(ActrNode *node)
 {
+  g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func((GDestroyNotify)actr_peer_link_unref);
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
   GHashTableIter iter;
   Peer *p;
 
@@ -938,15 +944,25 @@ node_outbound_close_links(ActrNode *node)
     return;
   g_hash_table_iter_init(&iter, node->peers);
   while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&p)) {
-    if (p->dial_cancel != NULL)
+    if (p->dial_cancel != NULL) {
       g_cancellable_cancel(p->dial_cancel);
-    g_clear_object(&p->dial_cancel);
-    if (p->out_link != NULL) {
-      ActrPeerLink *link = g_steal_pointer(&p->out_link);
-      actr_peer_link_close(link);
-      /* The close is reported later; on_out_closed() finds no peer link. */
-      actr_peer_link_unref(link);
+      g_clear_object(&p->dial_cancel);
+      g_ptr_array_add(waiting, take_waiting(p->waiting)); /* they dial again */
     }
+    if (p->out_link != NULL)
+      g_ptr_array_add(links, actr_peer_link_ref(p->out_link));
+  }
+  /* Report each close now, as a peer-initiated close would be: requests
+   * that went out on it are sent again on a new link. */
+  for (guint i = 0; i < links->len; i++) {
+    ActrPeerLink *link = g_ptr_array_index(links, i);
+    actr_peer_link_close(link);
+    on_out_closed(link, node);
+  }
+  for (guint i = 0; i < waiting->len; i++) {
+    GPtrArray *calls = g_ptr_array_index(waiting, i);
+    for (guint j = 0; j < calls->len; j++)
+      retry_or_fail(g_ptr_array_index(calls, j), ACTR_ERROR_UNAVAILABLE, "links were reset");
   }
 }
 
@@ -1009,8 +1025,9 @@ on_discovered(GObject *source, GAsyncResult *result, gpointer user_data)
         &d->w, NULL, NULL,
         actr_error_new(ACTR_ERROR_NOT_FOUND, "No route candidates for type %s", type));
   } else {
+    g_autofree char *first = actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0));
     if (node->peers != NULL)
-      learn_addresses(node, rc);
+      learn_address(node, rc, first);
     node_waiter_finish(&d->w, NULL, actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0)),
                        NULL);
   }

@@ -44,6 +44,8 @@ G_BEGIN_DECLS
 #define ACTR_NODE_MAILBOX_BATCH 32
 /* Heartbeat backlog capacity (runtime.md §11.2). */
 #define ACTR_NODE_BACKLOG_CAPACITY 1000.0
+/* Stream chunks queued for the workload before new ones are dropped. */
+#define ACTR_NODE_MAX_STREAM_BACKLOG 1024
 /* Data stream send bound (runtime.md §8.4). */
 #define ACTR_NODE_STREAM_SEND_TIMEOUT_MS 15000
 /* Built-in route answered by the gate itself (actr ping). */
@@ -108,6 +110,7 @@ struct _ActrNode {
   /* ---- thread-safe by construction ---- */
   ActrStore *store;         /* NULL without a workload; ActrStore is thread-safe */
   gint queued_depth;        /* atomic: last depth reported by the store */
+  gint stream_backlog;      /* atomic: stream chunks queued for the workload */
   gint backpressure_raised; /* atomic: rising-edge state of the watchdog */
   guint32 backpressure_threshold;
 
@@ -119,7 +122,10 @@ struct _ActrNode {
   char *ws_address;
   GHashTable *signing_keys; /* GUINT_TO_POINTER(key_id) → guint8[32] */
   GHashTable *key_fetches;  /* key ids being fetched (set) */
+  GHashTable *key_misses;   /* key id → monotonic µs of its last fetch (rate limit) */
+  gboolean finishing;       /* shutdown_finish_on_io() ran */
   GHashTable *pending;      /* request_id → OutCall * (ref) awaiting a response */
+  GHashTable *live_calls;   /* OutCall * set: every call the I/O thread owns (no refs) */
   GHashTable *peers;        /* ActrId text → Peer * */
   GHashTable *type_routes;  /* ActrType text → TypeRoute * */
   GHashTable
@@ -201,6 +207,8 @@ void node_workload_on_ready(ActrNode *node);
 /* Queues on_stop and the thread's exit; @done runs on the I/O thread once
  * the thread finished. */
 void node_workload_stop(ActrNode *node, GSourceFunc done, gpointer data);
+/* Frees a queued work item (the work queue's free function). */
+void node_work_item_free(gpointer item);
 /* Wakes the mailbox loop (any thread; coalesced). */
 void node_mailbox_wake(ActrNode *node);
 
@@ -242,7 +250,8 @@ void out_call_submit(OutCall *call);
 const char *out_call_get_request_id(OutCall *call);
 
 /* A response envelope arrived (I/O).  TRUE when it matched a pending call. */
-gboolean node_outbound_complete(ActrNode *node, const Actr__RpcEnvelope *envelope);
+gboolean node_outbound_complete(ActrNode *node, ActrPeerLink *link,
+                                const Actr__RpcEnvelope *envelope);
 /* The reply for a local (in-process) call is ready (I/O).  TRUE when
  * @request_id was a local call of ours. */
 gboolean node_outbound_complete_local(ActrNode *node, const char *request_id,

@@ -15,6 +15,7 @@
 #define SHUTDOWN_WORKLOAD_SECS 5
 #define SHUTDOWN_DRAIN_MS      200
 #define RENEW_MIN_DELAY_SECS   1
+#define MAX_KEY_FETCHES        4
 
 static void start_fail(ActrNode *node, GError *error);
 static void reregister(ActrNode *node, const char *why);
@@ -253,9 +254,10 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
   node->state = NODE_NEW;
   node->io_context = g_main_context_new();
   node->io_loop = g_main_loop_new(node->io_context, FALSE);
-  node->work_queue = g_async_queue_new();
+  node->work_queue = g_async_queue_new_full(node_work_item_free);
   node->signing_keys = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   node->key_fetches = g_hash_table_new(g_direct_hash, g_direct_equal);
+  node->key_misses = g_hash_table_new(g_direct_hash, g_direct_equal);
   node->reply_routes =
       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   node_outbound_init(node);
@@ -359,6 +361,16 @@ on_key_miss(ActrWsServer *server, guint32 key_id, gpointer user_data)
 
   if (node->signaling == NULL || g_hash_table_contains(node->key_fetches, GUINT_TO_POINTER(key_id)))
     return;
+  /* Anyone can present a made-up key id before authenticating: ask actrd
+   * about one id at most once a minute, and a few at a time. */
+  gint64 now = g_get_monotonic_time();
+  gpointer last = g_hash_table_lookup(node->key_misses, GUINT_TO_POINTER(key_id));
+  if ((last != NULL && now - GPOINTER_TO_SIZE(last) < 60 * G_USEC_PER_SEC) ||
+      g_hash_table_size(node->key_fetches) >= MAX_KEY_FETCHES)
+    return;
+  if (g_hash_table_size(node->key_misses) >= 4096)
+    g_hash_table_remove_all(node->key_misses);
+  g_hash_table_replace(node->key_misses, GUINT_TO_POINTER(key_id), GSIZE_TO_POINTER((gsize)now));
   KeyFetch *fetch = g_new0(KeyFetch, 1);
   fetch->node = node;
   fetch->key_id = key_id;
@@ -829,7 +841,13 @@ on_subscribed(GObject *source, GAsyncResult *result, gpointer user_data)
   copy->version = g_strdup(sub->type.version);
   if (node->subscriptions == NULL)
     node->subscriptions = g_ptr_array_new_with_free_func(type_free);
-  g_ptr_array_add(node->subscriptions, copy);
+  gboolean known = FALSE;
+  for (guint i = 0; i < node->subscriptions->len && !known; i++)
+    known = actr_type_equal(g_ptr_array_index(node->subscriptions, i), copy);
+  if (known)
+    type_free(copy);
+  else
+    g_ptr_array_add(node->subscriptions, copy);
   node_waiter_finish(&sub->w, NULL, NULL, NULL);
 }
 
@@ -959,8 +977,10 @@ shutdown_finish_on_io(gpointer data)
 {
   ActrNode *node = data;
 
-  if (node->drain_timer != 0)
+  if (node->finishing)
     return G_SOURCE_REMOVE; /* already finishing (timeout and completion raced) */
+  node->finishing = TRUE;
+  g_clear_pointer(&node->ws_server, actr_ws_server_free);
   node_outbound_fail_all(node, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
   node_outbound_close_links(node);
   g_hash_table_remove_all(node->reply_routes);
@@ -988,7 +1008,9 @@ shutdown_on_io(gpointer data)
   node_source_clear(node, &node->connect_timer);
   node_source_clear(node, &node->renew_timer);
   node_source_clear(node, &node->network_timer);
-  g_clear_pointer(&node->ws_server, actr_ws_server_free); /* no new requests */
+  /* The direct-connect server stays up until the workload finished, so the
+   * reply of the request in progress still reaches its caller; the gate
+   * answers new requests with 10001 meanwhile. */
   /* Handlers blocked in outbound calls must not wait for their timeout. */
   node_outbound_fail_all(node, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
   if (node->workload_thread != NULL) {
@@ -1018,7 +1040,16 @@ actr_node_shutdown(ActrNode *node)
   if (state != NODE_STARTING && state != NODE_RUNNING)
     return;
   g_atomic_int_set(&node->stopping, 1);
-  start_fail(node, actr_error_new(ACTR_ERROR_UNAVAILABLE, "the node was shut down while starting"));
+  /* A start() in progress returns with this (the I/O thread clears its
+   * timers in shutdown_on_io). */
+  g_mutex_lock(&node->lock);
+  if (!node->start_done) {
+    node->start_error =
+        actr_error_new(ACTR_ERROR_UNAVAILABLE, "the node was shut down while starting");
+    node->start_done = TRUE;
+    g_cond_broadcast(&node->cond);
+  }
+  g_mutex_unlock(&node->lock);
   node_post(node, shutdown_on_io, node, NULL);
 }
 
@@ -1061,6 +1092,11 @@ actr_node_free(ActrNode *node)
     return;
   actr_node_shutdown(node);
   actr_node_wait(node);
+  /* Run what is left on the context (replies of a handler that finished
+   * late, closures that own memory) while everything they touch exists. */
+  if (node->io_context != NULL)
+    while (g_main_context_iteration(node->io_context, FALSE))
+      ;
   /* Sources still attached (timers of finished objects) go with the context. */
   node_outbound_clear(node);
   g_clear_pointer(&node->ws_server, actr_ws_server_free);
@@ -1068,6 +1104,7 @@ actr_node_free(ActrNode *node)
   g_clear_pointer(&node->reply_routes, g_hash_table_unref);
   g_clear_pointer(&node->signing_keys, g_hash_table_unref);
   g_clear_pointer(&node->key_fetches, g_hash_table_unref);
+  g_clear_pointer(&node->key_misses, g_hash_table_unref);
   g_clear_pointer(&node->registration, actr_ais_registration_free);
   g_clear_pointer(&node->subscriptions, g_ptr_array_unref);
   /* Run what is left on the context (idle closures that own memory). */
@@ -1311,7 +1348,10 @@ gboolean
 node_check_running(ActrNode *node, GError **error)
 {
   g_mutex_lock(&node->lock);
-  gboolean running = node->state == NODE_RUNNING;
+  /* STARTING counts: on_start may already call other actors (runtime.md
+   * §13.3); until signaling is up such calls are retried like any other
+   * transient failure. */
+  gboolean running = node->state == NODE_RUNNING || node->state == NODE_STARTING;
   g_mutex_unlock(&node->lock);
   if (!running)
     g_set_error(error, ACTR_ERROR, ACTR_ERROR_UNAVAILABLE, "unavailable: the node is not running");

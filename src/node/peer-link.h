@@ -55,6 +55,7 @@ struct _ActrPeerLink {
   gpointer user_data;
   gboolean closed_reported;
   gboolean carried_streams; /* a data stream chunk went over it (either way) */
+  gboolean stream_overrun;  /* chunks from it are being dropped (receiver behind) */
 };
 
 /* For implementations: initialises the common part of a new link (ref 1). */

@@ -16,7 +16,8 @@ struct ActrInvocationCtx {
   const ActrInvocationRouter *router;
   gpointer router_data;
   gboolean in_stream_callback;
-  GHashTable *overlay; /* uncommitted writes of earlier handlers (borrowed), or NULL */
+  gboolean state_read_only; /* not a request handler: writes could never commit */
+  GHashTable *overlay;      /* uncommitted writes of earlier handlers (borrowed), or NULL */
 };
 
 /* Values may be NULL (a delete). */
@@ -168,6 +169,11 @@ host_state_put(ActrInvocationCtx *ctx, const char *key, const uint8_t *value, si
 {
   if (key == NULL || *key == '\0' || (value == NULL && len > 0))
     return ACTR_ERROR_INVALID_ARGUMENT;
+  if (ctx->state_read_only) {
+    g_warning("state writes are committed with a request's reply; %s cannot write state",
+              ctx->request_id ? ctx->request_id : "this context");
+    return ACTR_ERROR_INVALID_ARGUMENT;
+  }
   if (ctx->store == NULL)
     return ACTR_ERROR_UNAVAILABLE;
   record_write(ctx, key, g_bytes_new(value, len));
@@ -179,6 +185,11 @@ host_state_delete(ActrInvocationCtx *ctx, const char *key)
 {
   if (key == NULL || *key == '\0')
     return ACTR_ERROR_INVALID_ARGUMENT;
+  if (ctx->state_read_only) {
+    g_warning("state writes are committed with a request's reply; %s cannot write state",
+              ctx->request_id ? ctx->request_id : "this context");
+    return ACTR_ERROR_INVALID_ARGUMENT;
+  }
   if (ctx->store == NULL)
     return ACTR_ERROR_UNAVAILABLE;
   record_write(ctx, key, NULL);
@@ -320,6 +331,12 @@ static const ActrHostApi host_api = {
     .unregister_stream = host_unregister_stream,
     .send_data_stream = host_send_data_stream,
 };
+
+void
+actr_invocation_set_state_read_only(ActrInvocationCtx *ctx)
+{
+  ctx->state_read_only = TRUE;
+}
 
 void
 actr_invocation_set_state_overlay(ActrInvocationCtx *ctx, GHashTable *overlay)

@@ -46,6 +46,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrInvocationCtx, actr_invocation_free)
 void actr_invocation_set_router(ActrInvocationCtx *ctx, const ActrInvocationRouter *router,
                                 gpointer data);
 
+/* For contexts that are not request handlers (lifecycle hooks, events,
+ * stream chunks): nothing would commit their state writes, so state_put()
+ * and state_delete() fail with 10005 instead of being silently lost.
+ * Reads work. */
+void actr_invocation_set_state_read_only(ActrInvocationCtx *ctx);
+
 /* State writes of earlier handlers whose acks have not committed yet
  * (key → GBytes value, or NULL for a delete; borrowed, must outlive @ctx's
  * handler).  state_get() consults it after the handler's own writes and

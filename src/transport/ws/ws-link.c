@@ -472,7 +472,14 @@ early_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashT
   g_autofree char *ip = NULL;
   if (G_IS_INET_SOCKET_ADDRESS(remote))
     ip = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
-  g_message("websocket upgrade from %s refused: %s", ip != NULL ? ip : "?", why);
+  /* Logged once, then sampled: anyone can knock. */
+  static gint refused;
+  gint n = g_atomic_int_add(&refused, 1);
+  if (n == 0 || n == 9 || n == 99 || n == 999 || (n + 1) % 10000 == 0)
+    g_message("websocket upgrade from %s refused: %s (%d refused so far)", ip != NULL ? ip : "?",
+              why, n + 1);
+  else
+    g_debug("websocket upgrade from %s refused: %s", ip != NULL ? ip : "?", why);
   soup_server_message_set_status(msg, SOUP_STATUS_UNAUTHORIZED, NULL);
   soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection",
                                "close");
