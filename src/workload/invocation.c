@@ -170,8 +170,11 @@ host_state_put(ActrInvocationCtx *ctx, const char *key, const uint8_t *value, si
   if (key == NULL || *key == '\0' || (value == NULL && len > 0))
     return ACTR_ERROR_INVALID_ARGUMENT;
   if (ctx->state_read_only) {
-    g_warning("state writes are committed with a request's reply; %s cannot write state",
-              ctx->request_id ? ctx->request_id : "this context");
+    static gint told;
+    if (g_atomic_int_compare_and_exchange(&told, 0, 1))
+      g_message("state writes are committed with a request's reply; %s cannot write state "
+                "(logged once)",
+                ctx->request_id ? ctx->request_id : "this context");
     return ACTR_ERROR_INVALID_ARGUMENT;
   }
   if (ctx->store == NULL)
@@ -186,8 +189,11 @@ host_state_delete(ActrInvocationCtx *ctx, const char *key)
   if (key == NULL || *key == '\0')
     return ACTR_ERROR_INVALID_ARGUMENT;
   if (ctx->state_read_only) {
-    g_warning("state writes are committed with a request's reply; %s cannot write state",
-              ctx->request_id ? ctx->request_id : "this context");
+    static gint told;
+    if (g_atomic_int_compare_and_exchange(&told, 0, 1))
+      g_message("state writes are committed with a request's reply; %s cannot write state "
+                "(logged once)",
+                ctx->request_id ? ctx->request_id : "this context");
     return ACTR_ERROR_INVALID_ARGUMENT;
   }
   if (ctx->store == NULL)

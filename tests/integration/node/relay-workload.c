@@ -9,13 +9,22 @@
  *   relay.Relay.Stream   payload "TARGET N": sends N chunks of stream "s1"
  *   relay.Relay.Chunks   replies "COUNT LAST_SEQUENCE ORDERED" of stream
  *                        "s1" chunks received (registered in on_start)
- *   relay.Relay.Events   replies the number of on_event calls seen */
+ *   relay.Relay.Events   replies the number of on_event calls seen
+ *   relay.Relay.Sleep    payload "MS": sleeps, then replies "slept" */
 #include <actr/workload.h>
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static void
+sleep_ms(long ms)
+{
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
 
 static const ActrHostApi *host;
 static uint64_t chunks, last_sequence, events;
@@ -32,6 +41,10 @@ relay_init(const ActrHostApi *api, void **instance)
 static int32_t
 relay_on_start(void *instance, ActrInvocationCtx *ctx)
 {
+  /* Only request handlers may write durable state (nothing would commit
+   * it here): the node must refuse, or this start fails. */
+  if (host->state_put(ctx, "from-on-start", (const uint8_t *)"x", 1) != 10005)
+    return 10010;
   return host->register_stream(ctx, "s1");
 }
 
@@ -122,6 +135,11 @@ relay_handle(void *instance, ActrInvocationCtx *ctx, const char *route, const ui
   if (strcmp(route, "relay.Relay.Chunks") == 0) {
     int n = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64 " %d", chunks, last_sequence, ordered);
     host->respond(ctx, (const uint8_t *)buf, (size_t)n);
+    return ACTR_WORKLOAD_OK;
+  }
+  if (strcmp(route, "relay.Relay.Sleep") == 0) {
+    sleep_ms(strtol(buf, NULL, 10));
+    host->respond(ctx, (const uint8_t *)"slept", 5);
     return ACTR_WORKLOAD_OK;
   }
   if (strcmp(route, "relay.Relay.Events") == 0) {

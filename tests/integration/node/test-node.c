@@ -295,6 +295,19 @@ test_presence(Fixture *f, gconstpointer data)
 }
 
 static void
+on_slept(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Many *m = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) reply = actr_node_call_finish(NULL, result, &error);
+  g_assert_no_error(error);
+  if (reply != NULL && g_bytes_get_size(reply) == 5)
+    m->ok++;
+  if (--m->remaining == 0)
+    g_main_loop_quit(m->loop);
+}
+
+static void
 test_concurrent_and_network_event(Fixture *f, gconstpointer data)
 {
   g_autoptr(GMainContext) context = g_main_context_new();
@@ -327,6 +340,26 @@ test_concurrent_and_network_event(Fixture *f, gconstpointer data)
     g_main_context_pop_thread_default(context);
     g_assert_cmpuint(one.ok, ==, 0);
     g_assert_cmpuint(one.cancelled, ==, 1);
+  }
+
+  /* Links reset by a network event while a call is in flight: the request
+   * is sent again on a new link and answered (the callee de-duplicates),
+   * not left to time out. */
+  {
+    g_autoptr(GBytes) ms = g_bytes_new_static("1500", 4);
+    ActrCallOptions options = {.timeout_ms = 10000};
+    Many one = {.remaining = 1, .loop = g_main_loop_new(context, FALSE)};
+    g_main_context_push_thread_default(context);
+    gint64 t0 = g_get_monotonic_time();
+    actr_node_call_async(f->client, "test:relay:1.0.0", "relay.Relay.Sleep", ms, &options, NULL,
+                         on_slept, &one);
+    g_usleep(300 * 1000);
+    actr_node_network_event(f->client, ACTR_NETWORK_LOST);
+    g_main_loop_run(one.loop);
+    g_main_loop_unref(one.loop);
+    g_main_context_pop_thread_default(context);
+    g_assert_cmpuint(one.ok, ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 6 * G_USEC_PER_SEC);
   }
 
   /* After a (debounced) network change the links are rebuilt on demand. */
