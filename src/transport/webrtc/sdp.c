@@ -327,7 +327,6 @@ typedef struct {
 } Level;
 
 typedef struct {
-  const char *kind; /* for messages: "SDP line" */
   guint line;
   GError **error;
 } Ctx;
@@ -535,7 +534,7 @@ actr_sdp_parse(const char *text, gssize len, GError **error)
   sdp->max_message_size = ACTR_SDP_DEFAULT_MAX_MESSAGE_SIZE;
 
   Level session = {0}, app = {0};
-  Ctx c = {"SDP line", 0, error};
+  Ctx c = {0, error};
   Where where = IN_SESSION;
   gboolean have_app = FALSE, seen_v = FALSE, seen_o = FALSE;
   char *next = copy;
