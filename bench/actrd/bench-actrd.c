@@ -59,6 +59,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "bench-util.h"
 #include "actr-id.h"
 #include "codec.h"
 #include "envelope.h"
@@ -110,46 +111,10 @@ static gint opt_nodes = 5000;
 static char *opt_actrd = NULL;
 static gboolean opt_deflate = FALSE;
 
-static gboolean aborted;      /* SIGINT/SIGTERM, or actrd died */
 static gboolean start_failed; /* actrd did not start: skip the other phases */
 static gboolean progress_on;  /* stderr is a terminal */
 
 /* ---- waiting and progress ----------------------------------------------------------------- */
-
-static gboolean
-flag_timeout(gpointer data)
-{
-  *(gboolean *)data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-typedef gboolean (*DoneFunc)(gpointer data);
-
-/* Iterates the default context until @done(@data), @timeout_ms or an abort.
- * Returns @done(@data). */
-static gboolean
-wait_for(DoneFunc done, gpointer data, guint timeout_ms)
-{
-  gboolean timed_out = FALSE;
-  GSource *timer = g_timeout_source_new(timeout_ms);
-
-  g_source_set_callback(timer, flag_timeout, &timed_out, NULL);
-  g_source_attach(timer, NULL);
-  while (!done(data) && !timed_out && !aborted)
-    g_main_context_iteration(NULL, TRUE);
-  g_source_destroy(timer);
-  g_source_unref(timer);
-  return done(data);
-}
-
-static gboolean
-on_signal(gpointer data)
-{
-  if (!aborted)
-    fprintf(stderr, "\nbench-actrd: interrupted, cleaning up\n");
-  aborted = TRUE;
-  return G_SOURCE_CONTINUE;
-}
 
 typedef void (*ProgressFunc)(gpointer data, GString *line);
 
@@ -214,23 +179,6 @@ typedef struct {
   int wait_status;
 } Actrd;
 
-static void
-child_setup(gpointer data)
-{
-  prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the benchmark */
-}
-
-/* "exit code N" / "killed by signal N" (transfer full). */
-static char *
-wait_status_text(int status)
-{
-  if (WIFEXITED(status))
-    return g_strdup_printf("exit code %d", WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return g_strdup_printf("killed by signal %d", WTERMSIG(status));
-  return g_strdup_printf("wait status %d", status);
-}
-
 /* Prints (once) what actrd wrote on stderr. */
 static void
 actrd_print_log(Actrd *d)
@@ -261,32 +209,12 @@ actrd_exited(GObject *source, GAsyncResult *result, gpointer data)
   d->exited = TRUE;
   d->wait_status = g_subprocess_get_status(d->proc);
   if (!d->stopping) {
-    g_autofree char *how = wait_status_text(d->wait_status);
+    g_autofree char *how = bench_wait_status_text(d->wait_status);
 
     fprintf(stderr, "\nbench-actrd: actrd (pid %s) exited unexpectedly (%s)\n", d->pid, how);
     actrd_print_log(d);
-    aborted = TRUE;
+    bench_aborted = TRUE;
   }
-}
-
-static void
-remove_tree(const char *path)
-{
-  GDir *dir = g_dir_open(path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL) {
-    while ((name = g_dir_read_name(dir)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-
-      if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree(child);
-      else
-        g_unlink(child);
-    }
-    g_dir_close(dir);
-  }
-  g_rmdir(path);
 }
 
 static gboolean
@@ -304,19 +232,19 @@ actrd_stop(Actrd *d)
     return;
   d->stopping = TRUE;
   if (d->proc != NULL && !d->exited) {
-    gboolean was_aborted = aborted;
+    gboolean was_aborted = bench_aborted;
 
-    aborted = FALSE; /* wait even after Ctrl-C */
+    bench_aborted = FALSE; /* wait even after Ctrl-C */
     g_subprocess_send_signal(d->proc, SIGTERM);
-    if (!wait_for(actrd_is_exited, d, STOP_TIMEOUT_MS)) {
+    if (!bench_wait_for(actrd_is_exited, d, STOP_TIMEOUT_MS)) {
       fprintf(stderr, "bench-actrd: actrd did not exit within %d s of SIGTERM; killing it\n",
               STOP_TIMEOUT_MS / 1000);
       g_subprocess_force_exit(d->proc);
-      wait_for(actrd_is_exited, d, STOP_TIMEOUT_MS);
+      bench_wait_for(actrd_is_exited, d, STOP_TIMEOUT_MS);
     }
-    aborted = was_aborted || aborted;
+    bench_aborted = was_aborted || bench_aborted;
     if (d->exited && !(WIFEXITED(d->wait_status) && WEXITSTATUS(d->wait_status) == 0)) {
-      g_autofree char *how = wait_status_text(d->wait_status);
+      g_autofree char *how = bench_wait_status_text(d->wait_status);
 
       fprintf(stderr, "bench-actrd: actrd (pid %s) did not exit cleanly (%s)\n", d->pid, how);
       actrd_print_log(d);
@@ -327,35 +255,13 @@ actrd_stop(Actrd *d)
   g_clear_object(&d->cancel);
   g_clear_object(&d->proc);
   if (d->dir != NULL)
-    remove_tree(d->dir);
+    bench_remove_tree(d->dir);
   g_free(d->dir);
   g_free(d->log_path);
   g_free(d->http_url);
   g_free(d->ws_url);
   g_free(d->pid);
   g_free(d);
-}
-
-typedef struct {
-  gboolean done;
-  char *line;
-  GError *error;
-} LineRead;
-
-static void
-line_read(GObject *source, GAsyncResult *result, gpointer data)
-{
-  LineRead *r = data;
-
-  r->line =
-      g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, NULL, &r->error);
-  r->done = TRUE;
-}
-
-static gboolean
-line_is_read(gpointer data)
-{
-  return ((LineRead *)data)->done;
 }
 
 /* Starts actrd in a fresh temporary directory and waits for its ready line.
@@ -369,7 +275,7 @@ actrd_start(const char *path)
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GCancellable) read_cancel = g_cancellable_new();
   g_autofree char *toml = NULL;
-  LineRead r = {0};
+  BenchLineRead r = {0};
   guint64 port = 0;
 
   d->dir = g_dir_make_tmp("bench-actrd-XXXXXX", &error);
@@ -388,7 +294,7 @@ actrd_start(const char *path)
   launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path(launcher, d->log_path);
   g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
-  g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup(launcher, bench_child_setup, NULL, NULL);
   d->proc = g_subprocess_launcher_spawn(launcher, &error, path, "serve", "--listen", "127.0.0.1:0",
                                         "--data-dir", d->dir, "--dev", "--config", toml, NULL);
   if (d->proc == NULL) {
@@ -401,20 +307,20 @@ actrd_start(const char *path)
   g_subprocess_wait_async(d->proc, d->cancel, actrd_exited, d);
 
   out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
-  g_data_input_stream_read_line_async(out, G_PRIORITY_DEFAULT, read_cancel, line_read, &r);
+  g_data_input_stream_read_line_async(out, G_PRIORITY_DEFAULT, read_cancel, bench_line_read, &r);
   d->stopping = TRUE; /* an exit before the ready line is reported below */
-  if (!wait_for(line_is_read, &r, READY_TIMEOUT_MS)) {
+  if (!bench_wait_for(bench_line_is_read, &r, READY_TIMEOUT_MS)) {
     g_cancellable_cancel(read_cancel);
     while (!r.done)
       g_main_context_iteration(NULL, TRUE);
-    if (!aborted)
+    if (!bench_aborted)
       fprintf(stderr, "bench-actrd: %s did not print its ready line within %d s\n", path,
               READY_TIMEOUT_MS / 1000);
   } else if (r.line == NULL) {
     g_autofree char *how = NULL;
 
-    wait_for(actrd_is_exited, d, 2000);
-    how = d->exited ? wait_status_text(d->wait_status) : g_strdup("closed its stdout");
+    bench_wait_for(actrd_is_exited, d, 2000);
+    how = d->exited ? bench_wait_status_text(d->wait_status) : g_strdup("closed its stdout");
     fprintf(stderr, "bench-actrd: %s exited before it was ready (%s)%s%s\n", path, how,
             r.error ? ": " : "", r.error ? r.error->message : "");
   } else if (!g_str_has_prefix(r.line, READY_PREFIX) ||
@@ -474,17 +380,6 @@ actrd_cpu_s(const Actrd *d)
          (double)sysconf(_SC_CLK_TCK);
 }
 
-/* CPU seconds (user + system) used so far by this process. */
-static double
-self_cpu_s(void)
-{
-  struct rusage ru;
-
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 /* Where the CPU went during a measured interval. */
 typedef struct {
   double actrd0, self0, actrd, self;
@@ -494,14 +389,14 @@ static void
 cpu_begin(CpuUse *c, const Actrd *d)
 {
   c->actrd0 = actrd_cpu_s(d);
-  c->self0 = self_cpu_s();
+  c->self0 = bench_self_cpu_s();
 }
 
 static void
 cpu_end(CpuUse *c, const Actrd *d)
 {
   c->actrd = actrd_cpu_s(d) - c->actrd0;
-  c->self = self_cpu_s() - c->self0;
+  c->self = bench_self_cpu_s() - c->self0;
 }
 
 /* Where the CPU went over @seconds in which @ops operations completed, and
@@ -795,7 +690,7 @@ register_issue(Registrar *r)
   /* Give up when most requests fail: the figure would be meaningless. */
   if (r->failed >= 100 && r->failed > r->ok)
     r->running = FALSE;
-  while (r->running && !aborted && r->inflight < r->max_inflight) {
+  while (r->running && !bench_aborted && r->inflight < r->max_inflight) {
     SoupMessage *msg;
 
     if (r->nodes != NULL && r->ok + r->inflight >= r->want)
@@ -843,12 +738,12 @@ register_nodes(const Actrd *d, guint count, guint max_inflight)
   r.want = count;
   r.t0 = g_get_monotonic_time();
   register_issue(&r);
-  wait_for(register_drained, &r, 120000);
-  if (nodes->len < count && !aborted)
+  bench_wait_for(register_drained, &r, 120000);
+  if (nodes->len < count && !bench_aborted)
     fprintf(stderr, "bench-actrd: registered only %u of %u nodes%s%s\n", nodes->len, count,
             r.first_error ? ": " : "", r.first_error ? r.first_error : "");
   registrar_clear(&r);
-  return nodes->len == count && !aborted ? g_steal_pointer(&nodes) : NULL;
+  return nodes->len == count && !bench_aborted ? g_steal_pointer(&nodes) : NULL;
 }
 
 /* ---- WebSocket swarm ------------------------------------------------------------------------ */
@@ -1047,7 +942,7 @@ connect_done(GObject *source, GAsyncResult *result, gpointer data)
 static void
 connect_issue(Swarm *sw)
 {
-  while (!sw->connect_stop && !aborted && sw->connecting < SETUP_INFLIGHT &&
+  while (!sw->connect_stop && !bench_aborted && sw->connecting < SETUP_INFLIGHT &&
          (sw->next < sw->nodes->len || !g_queue_is_empty(&sw->retry))) {
     Node *n = !g_queue_is_empty(&sw->retry) ? g_queue_pop_head(&sw->retry)
                                             : g_ptr_array_index(sw->nodes, sw->next++);
@@ -1134,14 +1029,14 @@ swarm_connect(Swarm *sw)
 
   sw->stage = "connecting";
   connect_issue(sw);
-  wait_for(connect_finished, sw, 120000);
+  bench_wait_for(connect_finished, sw, 120000);
   sw->connect_s = elapsed_s(start);
-  if (sw->connected < sw->nodes->len && !aborted) {
+  if (sw->connected < sw->nodes->len && !bench_aborted) {
     fprintf(stderr, "\nbench-actrd: connected only %u of %u nodes%s%s\n", sw->connected,
             sw->nodes->len, sw->first_error ? ": " : "", sw->first_error ? sw->first_error : "");
     return FALSE;
   }
-  return !aborted;
+  return !bench_aborted;
 }
 
 static gboolean
@@ -1166,7 +1061,7 @@ swarm_clear(Swarm *sw)
   sw->connect_stop = TRUE;
   if (sw->connecting > 0) {
     soup_session_abort(sw->session);
-    wait_for(swarm_handshakes_done, sw, 5000);
+    bench_wait_for(swarm_handshakes_done, sw, 5000);
   }
   for (guint i = 0; i < sw->nodes->len; i++) {
     Node *n = g_ptr_array_index(sw->nodes, i);
@@ -1175,11 +1070,11 @@ swarm_clear(Swarm *sw)
       soup_websocket_connection_close(n->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   }
   {
-    gboolean was_aborted = aborted;
+    gboolean was_aborted = bench_aborted;
 
-    aborted = FALSE; /* close cleanly even after Ctrl-C */
-    wait_for(swarm_all_closed, sw, 10000);
-    aborted = was_aborted || aborted;
+    bench_aborted = FALSE; /* close cleanly even after Ctrl-C */
+    bench_wait_for(swarm_all_closed, sw, 10000);
+    bench_aborted = was_aborted || bench_aborted;
   }
   g_queue_clear(&sw->retry);
   g_ptr_array_unref(sw->nodes);
@@ -1223,11 +1118,11 @@ phase_register(Result *res)
   r.deadline_us = r.t0 + (gint64)(opt_seconds * G_USEC_PER_SEC);
   r.timer = g_timeout_add((guint)(opt_seconds * 1000), register_timer, &r);
   register_issue(&r);
-  wait_for(register_drained, &r, (guint)(opt_seconds * 1000) + 60000);
-  register_end(&r); /* when aborted before the deadline */
+  bench_wait_for(register_drained, &r, (guint)(opt_seconds * 1000) + 60000);
+  register_end(&r); /* when bench_aborted before the deadline */
   progress_stop(&p);
   s = (double)(r.t_end - r.t0) / G_USEC_PER_SEC;
-  res->ok = !aborted && r.ok_at_end > 0 && r.inflight == 0;
+  res->ok = !bench_aborted && r.ok_at_end > 0 && r.inflight == 0;
   res->value = s > 0 ? r.ok_at_end / s : 0;
   cpu = cpu_text(&r.cpu, s, r.ok_at_end);
   res->detail =
@@ -1299,12 +1194,12 @@ phase_relay(Result *res)
   sw.relay_timer = g_timeout_add((guint)(opt_seconds * 1000), relay_timer, &sw);
   for (guint i = 0; i < nodes->len; i++)
     send_window(g_ptr_array_index(nodes, i));
-  wait_for(relay_drained, &sw, (guint)(opt_seconds * 1000) + 10000);
-  relay_end(&sw); /* when aborted before the deadline */
+  bench_wait_for(relay_drained, &sw, (guint)(opt_seconds * 1000) + 10000);
+  relay_end(&sw); /* when bench_aborted before the deadline */
   s = (double)(sw.relay_t_end - sw.relay_t0) / G_USEC_PER_SEC;
   lost = sw.inflight;
   cpu = cpu_text(&sw.cpu, s, sw.delivered_at_end);
-  res->ok = !aborted && sw.delivered_at_end > 0;
+  res->ok = !bench_aborted && sw.delivered_at_end > 0;
   res->value = s > 0 ? sw.delivered_at_end / s : 0;
   res->detail = g_strdup_printf(
       "relays: %u pairs, window %u, %.2f s, %" G_GUINT64_FORMAT " delivered, %" G_GUINT64_FORMAT
@@ -1362,8 +1257,8 @@ phase_memory(Result *res)
   if (!swarm_connect(&sw))
     goto out;
   sw.stage = "heartbeats";
-  if (!wait_for(pings_answered, &sw, 60000) || sw.open < sw.connected) {
-    if (!aborted)
+  if (!bench_wait_for(pings_answered, &sw, 60000) || sw.open < sw.connected) {
+    if (!bench_aborted)
       fprintf(stderr, "\nbench-actrd: %u of %u heartbeats answered, %u connections open%s%s\n",
               sw.ping_answers, sw.connected, sw.open, sw.first_error ? ": " : "",
               sw.first_error ? sw.first_error : "");
@@ -1519,14 +1414,14 @@ main(int argc, char **argv)
   }
   progress_on = isatty(STDERR_FILENO);
   fd_text = raise_fd_limit();
-  sigint = g_unix_signal_add(SIGINT, on_signal, NULL);
-  sigterm = g_unix_signal_add(SIGTERM, on_signal, NULL);
+  sigint = g_unix_signal_add(SIGINT, bench_on_signal, NULL);
+  sigterm = g_unix_signal_add(SIGTERM, bench_on_signal, NULL);
 
-  if (!aborted && !start_failed)
+  if (!bench_aborted && !start_failed)
     phase_register(&reg);
-  if (!aborted && !start_failed)
+  if (!bench_aborted && !start_failed)
     phase_relay(&relay);
-  if (!aborted && !start_failed)
+  if (!bench_aborted && !start_failed)
     phase_memory(&mem);
 
   printf("bench-actrd: %s, %u CPUs shared by actrd and this client (noisy: compare runs on\n"
@@ -1545,7 +1440,7 @@ main(int argc, char **argv)
     printf("  %s\n", mem.detail);
   printf("  %s\n", fd_text);
 
-  status = aborted ? 130 : (reg.ok && relay.ok && mem.ok ? 0 : 1);
+  status = bench_aborted ? 130 : (reg.ok && relay.ok && mem.ok ? 0 : 1);
   g_source_remove(sigint);
   g_source_remove(sigterm);
   result_clear(&reg);

@@ -48,7 +48,7 @@
  *
  * Each run measures A, B, the sequential calls and the throughput back to
  * back, each after its own warm-up; the ratios are taken within a run, and
- * every figure printed is the median over --repeat runs.  The processes
+ * every figure printed is the bench_median over --repeat runs.  The processes
  * (pong server, actrd, callee) and the connections stay up across runs.
  *
  * All of it shares the machine's CPUs (this process with the client node's
@@ -84,6 +84,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "bench-util.h"
 #include "envelope.h"
 #include "ws-frame.h"
 
@@ -136,7 +137,6 @@ static char *opt_workload = NULL;
 static gboolean opt_baselines_only = FALSE;
 static gboolean opt_pong_server = FALSE;
 
-static gboolean aborted;     /* SIGINT/SIGTERM, or a child died */
 static gboolean progress_on; /* stderr is a terminal */
 
 /* ---- time, samples, medians ----------------------------------------------------------------- */
@@ -150,14 +150,6 @@ now_ns(void)
   return (gint64)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int
-compare_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* The @p quantile (0 < p <= 1, nearest rank) of @samples (sorted in place);
  * 0 when empty. */
 static double
@@ -167,64 +159,13 @@ percentile(GArray *samples, double p)
 
   if (samples->len == 0)
     return 0;
-  qsort(samples->data, samples->len, sizeof(double), compare_double);
+  qsort(samples->data, samples->len, sizeof(double), bench_compare_double);
   rank = (guint)(p * samples->len + 0.999999);
   rank = CLAMP(rank, 1, samples->len);
   return g_array_index(samples, double, rank - 1);
 }
 
-/* Median of @n values (sorts a copy). */
-static double
-median(const double *values, guint n)
-{
-  double *copy;
-  double m;
-
-  if (n == 0)
-    return 0;
-  copy = g_memdup2(values, n * sizeof *values);
-  qsort(copy, n, sizeof *copy, compare_double);
-  m = n % 2 ? copy[n / 2] : (copy[n / 2 - 1] + copy[n / 2]) / 2;
-  g_free(copy);
-  return m;
-}
-
 /* ---- waiting, signals, progress ------------------------------------------------------------- */
-
-static gboolean
-flag_timeout(gpointer data)
-{
-  *(gboolean *)data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-typedef gboolean (*DoneFunc)(gpointer data);
-
-/* Iterates the default context until @done(@data), @timeout_ms or an abort.
- * Returns @done(@data). */
-static gboolean
-wait_for(DoneFunc done, gpointer data, guint timeout_ms)
-{
-  gboolean timed_out = FALSE;
-  GSource *timer = g_timeout_source_new(timeout_ms);
-
-  g_source_set_callback(timer, flag_timeout, &timed_out, NULL);
-  g_source_attach(timer, NULL);
-  while (!done(data) && !timed_out && !aborted)
-    g_main_context_iteration(NULL, TRUE);
-  g_source_destroy(timer);
-  g_source_unref(timer);
-  return done(data);
-}
-
-static gboolean
-on_signal(gpointer data)
-{
-  if (!aborted)
-    fprintf(stderr, "\nbench-rpc: interrupted, cleaning up\n");
-  aborted = TRUE;
-  return G_SOURCE_CONTINUE;
-}
 
 /* Live progress: at most every PROGRESS_INTERVAL_NS, only on a terminal. */
 static gint64 progress_last_ns;
@@ -288,23 +229,6 @@ child_clear(gpointer data)
   g_free(c->ready);
 }
 
-static void
-child_setup(gpointer data)
-{
-  prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the benchmark */
-}
-
-/* "exit code N" / "killed by signal N" (transfer full). */
-static char *
-wait_status_text(int status)
-{
-  if (WIFEXITED(status))
-    return g_strdup_printf("exit code %d", WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return g_strdup_printf("killed by signal %d", WTERMSIG(status));
-  return g_strdup_printf("wait status %d", status);
-}
-
 /* Prints (once) the end of what the child wrote on stderr. */
 static void
 child_print_log(Child *c)
@@ -332,12 +256,12 @@ child_exited(GObject *source, GAsyncResult *result, gpointer data)
     c->exited = TRUE;
     c->wait_status = g_subprocess_get_status(c->proc);
     if (!c->stopping) {
-      g_autofree char *how = wait_status_text(c->wait_status);
+      g_autofree char *how = bench_wait_status_text(c->wait_status);
 
       fprintf(stderr, "\nbench-rpc: the %s (pid %s) exited unexpectedly (%s)\n", c->name, c->pid,
               how);
       child_print_log(c);
-      aborted = TRUE;
+      bench_aborted = TRUE;
     }
   }
   g_rc_box_release_full(c, child_clear);
@@ -358,19 +282,19 @@ child_stop(Child *c)
     return;
   c->stopping = TRUE;
   if (c->proc != NULL && !c->exited) {
-    gboolean was_aborted = aborted;
+    gboolean was_aborted = bench_aborted;
 
-    aborted = FALSE; /* wait even after Ctrl-C */
+    bench_aborted = FALSE; /* wait even after Ctrl-C */
     g_subprocess_send_signal(c->proc, SIGTERM);
-    if (!wait_for(child_is_exited, c, STOP_TIMEOUT_MS)) {
+    if (!bench_wait_for(child_is_exited, c, STOP_TIMEOUT_MS)) {
       fprintf(stderr, "bench-rpc: the %s did not exit within %d s of SIGTERM; killing it\n",
               c->name, STOP_TIMEOUT_MS / 1000);
       g_subprocess_force_exit(c->proc);
-      wait_for(child_is_exited, c, STOP_TIMEOUT_MS);
+      bench_wait_for(child_is_exited, c, STOP_TIMEOUT_MS);
     }
-    aborted = was_aborted || aborted;
+    bench_aborted = was_aborted || bench_aborted;
     if (c->exited && !(WIFEXITED(c->wait_status) && WEXITSTATUS(c->wait_status) == 0)) {
-      g_autofree char *how = wait_status_text(c->wait_status);
+      g_autofree char *how = bench_wait_status_text(c->wait_status);
 
       fprintf(stderr, "bench-rpc: the %s (pid %s) did not exit cleanly (%s)\n", c->name, c->pid,
               how);
@@ -405,28 +329,6 @@ drain_next(GObject *source, GAsyncResult *result, gpointer data)
   g_data_input_stream_read_line_async(d->in, G_PRIORITY_DEFAULT, d->cancel, drain_next, d);
 }
 
-typedef struct {
-  gboolean done;
-  char *line;
-  GError *error;
-} LineRead;
-
-static void
-line_read(GObject *source, GAsyncResult *result, gpointer data)
-{
-  LineRead *r = data;
-
-  r->line =
-      g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, NULL, &r->error);
-  r->done = TRUE;
-}
-
-static gboolean
-line_is_read(gpointer data)
-{
-  return ((LineRead *)data)->done;
-}
-
 /* Starts @argv, waits for a stdout line starting with @ready_prefix (other
  * lines before it are skipped) and keeps the rest of that line in ->ready.
  * NULL (the reason and the child's stderr printed) on failure. */
@@ -446,7 +348,7 @@ child_start(const char *name, const char *log_path, const char *ready_prefix,
   launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path(launcher, log_path);
   g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
-  g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup(launcher, bench_child_setup, NULL, NULL);
   c->proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
   if (c->proc == NULL) {
     fprintf(stderr, "bench-rpc: cannot start the %s (%s): %s\n", name, argv[0], error->message);
@@ -463,16 +365,16 @@ child_start(const char *name, const char *log_path, const char *ready_prefix,
   while (c->ready == NULL) {
     g_autoptr(GCancellable) read_cancel = g_cancellable_new();
     gint64 left_ms = (deadline - now_ns()) / 1000000;
-    LineRead r = {0};
+    BenchLineRead r = {0};
 
-    g_data_input_stream_read_line_async(out, G_PRIORITY_DEFAULT, read_cancel, line_read, &r);
-    if (left_ms <= 0 || !wait_for(line_is_read, &r, (guint)left_ms)) {
+    g_data_input_stream_read_line_async(out, G_PRIORITY_DEFAULT, read_cancel, bench_line_read, &r);
+    if (left_ms <= 0 || !bench_wait_for(bench_line_is_read, &r, (guint)left_ms)) {
       g_cancellable_cancel(read_cancel);
       while (!r.done)
         g_main_context_iteration(NULL, TRUE);
       g_free(r.line);
       g_clear_error(&r.error);
-      if (!aborted)
+      if (!bench_aborted)
         fprintf(stderr, "bench-rpc: the %s did not print its ready line ('%s...') within %d s\n",
                 name, ready_prefix, START_TIMEOUT_MS / 1000);
       break;
@@ -480,8 +382,8 @@ child_start(const char *name, const char *log_path, const char *ready_prefix,
     if (r.line == NULL) {
       g_autofree char *how = NULL;
 
-      wait_for(child_is_exited, c, 2000);
-      how = c->exited ? wait_status_text(c->wait_status) : g_strdup("closed its stdout");
+      bench_wait_for(child_is_exited, c, 2000);
+      how = c->exited ? bench_wait_status_text(c->wait_status) : g_strdup("closed its stdout");
       fprintf(stderr, "bench-rpc: the %s exited before it was ready (%s)%s%s\n", name, how,
               r.error ? ": " : "", r.error ? r.error->message : "");
       g_clear_error(&r.error);
@@ -525,38 +427,6 @@ child_cpu_s(const Child *c)
     return -1;
   return (g_ascii_strtod(fields[11], NULL) + g_ascii_strtod(fields[12], NULL)) /
          (double)sysconf(_SC_CLK_TCK);
-}
-
-/* CPU seconds (user + system) used so far by this process (all threads,
- * the client node's included). */
-static double
-self_cpu_s(void)
-{
-  struct rusage ru;
-
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static void
-remove_tree(const char *path)
-{
-  GDir *dir = g_dir_open(path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL) {
-    while ((name = g_dir_read_name(dir)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-
-      if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree(child);
-      else
-        g_unlink(child);
-    }
-    g_dir_close(dir);
-  }
-  g_rmdir(path);
 }
 
 /* A binary of the build tree: @override when given, else @relative to the
@@ -802,8 +672,8 @@ pingpong_init(PingPong *pp, const char *dir, GBytes *frame)
   }
   soup_session_websocket_connect_async(pp->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                        pingpong_connected, pp);
-  if (!wait_for(pingpong_connect_done, pp, START_TIMEOUT_MS) || pp->ws == NULL) {
-    if (!aborted)
+  if (!bench_wait_for(pingpong_connect_done, pp, START_TIMEOUT_MS) || pp->ws == NULL) {
+    if (!bench_aborted)
       fprintf(stderr, "bench-rpc: %s\n", pp->error ? pp->error : "pong server connect timed out");
     if (!pp->connect_done) {
       soup_session_abort(pp->session);
@@ -831,8 +701,8 @@ pingpong_run(PingPong *pp, guint n, GArray *samples)
   pp->samples = samples;
   pp->remaining = n;
   pingpong_send(pp);
-  if (!wait_for(pingpong_batch_done, pp, 60000) || pp->error != NULL || pp->closed) {
-    if (!aborted)
+  if (!bench_wait_for(pingpong_batch_done, pp, 60000) || pp->error != NULL || pp->closed) {
+    if (!bench_aborted)
       fprintf(stderr, "\nbench-rpc: ping-pong: %s\n",
               pp->error ? pp->error
                         : (pp->closed ? "the connection closed" : "no answer within 60 s"));
@@ -855,12 +725,12 @@ pingpong_clear(PingPong *pp)
 {
   if (pp->ws != NULL) {
     if (soup_websocket_connection_get_state(pp->ws) == SOUP_WEBSOCKET_STATE_OPEN) {
-      gboolean was_aborted = aborted;
+      gboolean was_aborted = bench_aborted;
 
-      aborted = FALSE; /* close cleanly even after Ctrl-C */
+      bench_aborted = FALSE; /* close cleanly even after Ctrl-C */
       soup_websocket_connection_close(pp->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-      wait_for(pingpong_is_closed, pp, 5000);
-      aborted = was_aborted || aborted;
+      bench_wait_for(pingpong_is_closed, pp, 5000);
+      bench_aborted = was_aborted || bench_aborted;
     }
     g_signal_handlers_disconnect_by_data(pp->ws, pp);
     g_clear_object(&pp->ws);
@@ -988,7 +858,7 @@ rawdb_init(RawDb *r, const char *dir)
 static gboolean
 rawdb_run(RawDb *r, guint n, GArray *samples, const char *label)
 {
-  for (guint i = 0; i < n && !aborted; i++) {
+  for (guint i = 0; i < n && !bench_aborted; i++) {
     gint64 t0 = now_ns();
     double us;
 
@@ -1006,7 +876,7 @@ rawdb_run(RawDb *r, guint n, GArray *samples, const char *label)
       progress("%s %u/%u", label, i + 1, n);
     }
   }
-  return !aborted;
+  return !bench_aborted;
 }
 
 /* ---- C: the node ---------------------------------------------------------------------------- */
@@ -1206,7 +1076,7 @@ rig_sequential(Rig *rig, guint n, GArray *samples, Errors *e, const char *label)
     /* Notice a dead child or Ctrl-C between calls (outside the timing). */
     while (g_main_context_iteration(NULL, FALSE))
       ;
-    if (aborted || e->errors > MAX_ERRORS)
+    if (bench_aborted || e->errors > MAX_ERRORS)
       return FALSE;
     t0 = now_ns();
     reply = actr_node_call(rig->node, ECHO_TYPE, ECHO_ROUTE, rig->payload, &options, &error);
@@ -1218,7 +1088,7 @@ rig_sequential(Rig *rig, guint n, GArray *samples, Errors *e, const char *label)
       progress("%s %u/%u", label, i + 1, n);
     }
   }
-  return !aborted && e->errors <= MAX_ERRORS;
+  return !bench_aborted && e->errors <= MAX_ERRORS;
 }
 
 /* Calls in flight from a GMainLoop on this thread.  Refcounted
@@ -1288,7 +1158,7 @@ flood_done(GObject *source, GAsyncResult *result, gpointer data)
 static gboolean
 flood_may_issue(Flood *f)
 {
-  if (aborted || f->errors.errors > MAX_ERRORS)
+  if (bench_aborted || f->errors.errors > MAX_ERRORS)
     return FALSE;
   return f->timed ? now_ns() < f->deadline_ns : f->to_issue > 0;
 }
@@ -1316,7 +1186,7 @@ flood_watchdog(gpointer data)
 {
   Flood *f = data;
 
-  if (aborted || now_ns() > f->deadline_ns + (gint64)DRAIN_TIMEOUT_MS * 1000000) {
+  if (bench_aborted || now_ns() > f->deadline_ns + (gint64)DRAIN_TIMEOUT_MS * 1000000) {
     g_main_loop_quit(f->loop);
     f->watchdog = 0;
     return G_SOURCE_REMOVE;
@@ -1344,7 +1214,8 @@ rig_flood(Rig *rig, guint inflight, guint64 count, double seconds, GArray *sampl
           FloodResult *res)
 {
   Flood *f = g_rc_box_new0(Flood);
-  double self0 = self_cpu_s(), callee0 = child_cpu_s(rig->callee), actrd0 = child_cpu_s(rig->actrd);
+  double self0 = bench_self_cpu_s(), callee0 = child_cpu_s(rig->callee),
+         actrd0 = child_cpu_s(rig->actrd);
   gboolean ok;
 
   f->rig = rig;
@@ -1363,8 +1234,8 @@ rig_flood(Rig *rig, guint inflight, guint64 count, double seconds, GArray *sampl
     f->deadline_ns = now_ns();
   g_clear_handle_id(&f->watchdog, g_source_remove);
   f->finished = TRUE;
-  ok = f->inflight == 0 && f->errors.errors <= MAX_ERRORS && !aborted;
-  if (f->inflight > 0 && !aborted)
+  ok = f->inflight == 0 && f->errors.errors <= MAX_ERRORS && !bench_aborted;
+  if (f->inflight > 0 && !bench_aborted)
     errors_add(&f->errors, g_strdup_printf("%u calls unanswered %d s after the end", f->inflight,
                                            DRAIN_TIMEOUT_MS / 1000));
   if (res != NULL) {
@@ -1373,7 +1244,7 @@ rig_flood(Rig *rig, guint inflight, guint64 count, double seconds, GArray *sampl
     res->calls = f->ok_in_time;
     res->errors = f->errors.errors;
     res->first_error = g_steal_pointer(&f->errors.first);
-    res->cpu_self = self_cpu_s() - self0;
+    res->cpu_self = bench_self_cpu_s() - self0;
     res->cpu_callee = child_cpu_s(rig->callee) - callee0;
     res->cpu_actrd = child_cpu_s(rig->actrd) - actrd0;
   } else if (!ok && f->errors.first != NULL) {
@@ -1494,12 +1365,12 @@ run_once(guint run, PingPong *pp, RawDb *db, Rig *rig, Report *rep)
   label = g_strdup_printf("[run %u/%u] node sequential", run + 1, rep->runs);
   if (!rig_sequential(rig, (guint)opt_warmup, NULL, &seq_errors, label) ||
       !rig_sequential(rig, (guint)opt_iterations, seq, &seq_errors, label) || seq->len == 0) {
-    if (!aborted)
+    if (!bench_aborted)
       fprintf(stderr, "\nbench-rpc: sequential calls failed: %s\n",
               seq_errors.first ? seq_errors.first : "no call succeeded");
     report_note_error(rep, g_steal_pointer(&seq_errors.first));
     rep->node_failed = TRUE;
-    return !aborted;
+    return !bench_aborted;
   }
   rep->seq_errors += seq_errors.errors;
   report_note_error(rep, g_steal_pointer(&seq_errors.first));
@@ -1516,15 +1387,15 @@ run_once(guint run, PingPong *pp, RawDb *db, Rig *rig, Report *rep)
   progress("[run %u/%u] throughput warm-up", run + 1, rep->runs);
   if (!rig_flood(rig, (guint)opt_inflight, (guint64)opt_warmup * 4, 0, NULL, NULL)) {
     rep->node_failed = TRUE;
-    return !aborted;
+    return !bench_aborted;
   }
   if (!rig_flood(rig, (guint)opt_inflight, 0, opt_seconds, flood, &fr) || fr.calls == 0) {
-    if (!aborted)
+    if (!bench_aborted)
       fprintf(stderr, "\nbench-rpc: calls in flight failed: %s\n",
               fr.first_error ? fr.first_error : "no call succeeded");
     report_note_error(rep, fr.first_error);
     rep->node_failed = TRUE;
-    return !aborted;
+    return !bench_aborted;
   }
   calls = (double)fr.calls;
   rep->flood_errors += fr.errors;
@@ -1545,7 +1416,7 @@ run_once(guint run, PingPong *pp, RawDb *db, Rig *rig, Report *rep)
 static double
 med(const Report *rep, guint figure)
 {
-  return median(rep->v[figure], rep->runs);
+  return bench_median(rep->v[figure], rep->runs);
 }
 
 static void
@@ -1555,7 +1426,7 @@ print_report(const Report *rep, gsize envelope_len, gsize frame_len, const char 
   double floor_ratio = med(rep, RATIO_FLOOR), cps = med(rep, CALLS_PER_SEC);
 
   printf("bench-rpc: %u CPUs shared by every process of the run; files in %s;\n"
-         "median of %u interleaved runs, each %d round trips per latency figure after %d "
+         "bench_median of %u interleaved runs, each %d round trips per latency figure after %d "
          "warm-up\n",
          g_get_num_processors(), dir, rep->runs, opt_iterations, opt_warmup);
   printf("message: %d-byte payload -> %" G_GSIZE_FORMAT "-byte RpcEnvelope -> %" G_GSIZE_FORMAT
@@ -1713,8 +1584,8 @@ main(int argc, char **argv)
     return 1;
   }
   progress_on = isatty(STDERR_FILENO);
-  sigint = g_unix_signal_add(SIGINT, on_signal, NULL);
-  sigterm = g_unix_signal_add(SIGTERM, on_signal, NULL);
+  sigint = g_unix_signal_add(SIGINT, bench_on_signal, NULL);
+  sigterm = g_unix_signal_add(SIGTERM, bench_on_signal, NULL);
 
   payload = make_payload();
   frame = make_echo_frame(payload, &envelope_len);
@@ -1733,7 +1604,7 @@ main(int argc, char **argv)
     else
       rep.node_failed = TRUE;
   }
-  ok = !aborted;
+  ok = !bench_aborted;
   for (guint run = 0; run < rep.runs && ok; run++)
     ok = run_once(run, &pp, &db, have_rig && !rep.node_failed ? &rig : NULL, &rep);
   rep.node_ok = ok && have_rig && !rep.node_failed;
@@ -1746,14 +1617,14 @@ out:
   rig_clear(&rig);
   rawdb_clear(&db);
   pingpong_clear(&pp);
-  status = aborted ? 130 : ok && (rep.node_ok || opt_baselines_only) ? 0 : 1;
+  status = bench_aborted ? 130 : ok && (rep.node_ok || opt_baselines_only) ? 0 : 1;
   for (guint k = 0; k < N_FIGURES; k++)
     g_free(rep.v[k]);
   g_free(rep.first_error);
   g_source_remove(sigint);
   g_source_remove(sigterm);
   if (tmp != NULL)
-    remove_tree(tmp);
+    bench_remove_tree(tmp);
   g_free(opt_actrd);
   g_free(opt_actr);
   g_free(opt_workload);

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench-util.h"
+
 static char *opt_dir = NULL;
 static double opt_seconds = 1.0;
 static gint opt_repeat = 3;
@@ -112,24 +114,6 @@ run_baseline(gboolean full, gboolean same_columns)
   sqlite3_close(db);
   remove_db(path);
   return (double)rows / ((double)(now - start) / G_USEC_PER_SEC);
-}
-
-static int
-compare_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Median of @n values (sorts a copy). */
-static double
-median(const double *values, guint n)
-{
-  double *copy = g_memdup2(values, n * sizeof *values);
-  qsort(copy, n, sizeof *copy, compare_double);
-  double m = n % 2 ? copy[n / 2] : (copy[n / 2 - 1] + copy[n / 2]) / 2;
-  g_free(copy);
-  return m;
 }
 
 typedef struct {
@@ -278,7 +262,7 @@ main(int argc, char **argv)
     opt_dir = tmp = g_dir_make_tmp("actr-bench-XXXXXX", NULL);
 
   printf("store benchmark: %d producers, window %d, %d-byte envelopes, %.1f s per measurement, "
-         "median of %d interleaved runs, dir %s\n",
+         "bench_median of %d interleaved runs, dir %s\n",
          opt_producers, opt_window, opt_payload, opt_seconds, MAX(opt_repeat, 1), opt_dir);
   printf("baselines: raw = envelope-only rows, 100 per transaction (the target's baseline);\n"
          "           raw+meta = rows with an inbox row's columns, 100 per transaction\n");
@@ -303,9 +287,9 @@ main(int argc, char **argv)
       v[4][i] = v[2][i] / v[0][i];
       v[5][i] = v[2][i] / v[1][i];
     }
-    double baseline = median(v[0], n), meta = median(v[1], n);
-    double async = median(v[2], n), sync = median(v[3], n);
-    double async_ratio = median(v[4], n), async_meta_ratio = median(v[5], n);
+    double baseline = bench_median(v[0], n), meta = bench_median(v[1], n);
+    double async = bench_median(v[2], n), sync = bench_median(v[3], n);
+    double async_ratio = bench_median(v[4], n), async_meta_ratio = bench_median(v[5], n);
     for (guint k = 0; k < G_N_ELEMENTS(v); k++)
       g_free(v[k]);
     printf("%-7s %-32s %10.0f %10.0f %6.2f %10.0f %6.2f\n", mode, "async (I/O-loop producers)",

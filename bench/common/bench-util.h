@@ -1,0 +1,59 @@
+/* actr benchmarks — helpers shared by bench-store, bench-actrd and bench-rpc:
+ * waiting on the default main context with a timeout, Ctrl-C handling,
+ * child processes that never outlive the benchmark, reading their ready
+ * line, CPU accounting and medians.
+ *
+ * Thread: the benchmark's main thread (the default GMainContext). */
+#ifndef ACTR_BENCH_UTIL_H
+#define ACTR_BENCH_UTIL_H
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Set by bench_on_signal() (and by a benchmark when a child died): every
+ * phase stops and the benchmark cleans up. */
+extern gboolean bench_aborted;
+
+typedef gboolean (*BenchDoneFunc)(gpointer data);
+
+/* Iterates the default context until @done(@data), @timeout_ms or an
+ * abort.  Returns @done(@data). */
+gboolean bench_wait_for(BenchDoneFunc done, gpointer data, guint timeout_ms);
+
+/* A g_unix_signal_add() handler for SIGINT/SIGTERM: sets bench_aborted
+ * and says so once, prefixed with the program name. */
+gboolean bench_on_signal(gpointer data);
+
+/* GSubprocess child setup: the child dies with the benchmark. */
+void bench_child_setup(gpointer data);
+
+/* "exit code N" / "killed by signal N" (transfer full). */
+char *bench_wait_status_text(int status);
+
+/* One asynchronous line read: pass bench_line_read as the callback of
+ * g_data_input_stream_read_line_async() and wait with
+ * bench_wait_for(bench_line_is_read, &r, ...). */
+typedef struct {
+  gboolean done;
+  char *line;
+  GError *error;
+} BenchLineRead;
+
+void bench_line_read(GObject *source, GAsyncResult *result, gpointer data);
+gboolean bench_line_is_read(gpointer data);
+
+/* Removes @path and everything under it (symlinks are not followed). */
+void bench_remove_tree(const char *path);
+
+/* CPU seconds (user + system) used so far by this process, all threads. */
+double bench_self_cpu_s(void);
+
+/* qsort() comparison of doubles, and the median of @n values (sorts a
+ * copy; 0 when @n is 0). */
+int bench_compare_double(const void *a, const void *b);
+double bench_median(const double *values, guint n);
+
+G_END_DECLS
+
+#endif /* ACTR_BENCH_UTIL_H */
