@@ -511,10 +511,38 @@ learn_address(ActrNode *node, ActrRouteCandidates *rc, const char *id_text)
   }
 }
 
+/* One route-candidates request on behalf of a TypeRoute or a Peer, found
+ * again by @key when the answer comes (it may be gone by then). */
 typedef struct {
   ActrNode *node;
   char *key; /* type text or peer id text */
 } Lookup;
+
+static void
+lookup_start(ActrNode *node, const char *key, const ActrType *type, guint count,
+             GAsyncReadyCallback callback)
+{
+  Lookup *l = g_new0(Lookup, 1);
+
+  l->node = node;
+  l->key = g_strdup(key);
+  actr_signaling_client_route_candidates_async(node->signaling, type, count, NULL, callback, l);
+}
+
+/* The answer (transfer full), or NULL with *@why ("<what> of KEY: reason"). */
+static ActrRouteCandidates *
+lookup_finish(Lookup *l, GAsyncResult *result, const char *what, char **why)
+{
+  g_autoptr(GError) error = NULL;
+  ActrRouteCandidates *rc =
+      l->node->signaling
+          ? actr_signaling_client_route_candidates_finish(l->node->signaling, result, &error)
+          : NULL;
+
+  if (rc == NULL)
+    *why = g_strdup_printf("%s %s: %s", what, l->key, error ? error->message : "node stopped");
+  return rc;
+}
 
 static void
 lookup_free(Lookup *l)
@@ -528,31 +556,24 @@ on_type_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Lookup *l = user_data;
   ActrNode *node = l->node;
-  g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
   TypeRoute *r = node->type_routes ? g_hash_table_lookup(node->type_routes, l->key) : NULL;
-  g_autoptr(ActrRouteCandidates) rc =
-      node->signaling
-          ? actr_signaling_client_route_candidates_finish(node->signaling, result, &error)
-          : NULL;
+  g_autoptr(ActrRouteCandidates) rc = lookup_finish(l, result, "route candidates for", &why);
 
-  if (r == NULL) {
-    lookup_free(l);
-    return;
-  }
-  r->resolving = FALSE;
-  if (rc == NULL) {
-    g_autofree char *why = g_strdup_printf("route candidates for %s: %s", l->key,
-                                           error ? error->message : "node stopped");
-    fail_waiting(r->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
-  } else if (rc->candidates->len == 0) {
-    g_autofree char *why = g_strdup_printf("No route candidates for type %s", l->key);
-    fail_waiting(r->waiting, ACTR_ERROR_NOT_FOUND, why, FALSE);
-  } else {
-    g_free(r->id_text);
-    r->id_text = actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0));
-    learn_address(node, rc, r->id_text);
-    r->expires_us = g_get_monotonic_time() + ACTR_NODE_ROUTE_CACHE_US;
-    flush_waiting(r->waiting);
+  if (r != NULL) {
+    r->resolving = FALSE;
+    if (rc == NULL) {
+      fail_waiting(r->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
+    } else if (rc->candidates->len == 0) {
+      g_autofree char *none = g_strdup_printf("No route candidates for type %s", l->key);
+      fail_waiting(r->waiting, ACTR_ERROR_NOT_FOUND, none, FALSE);
+    } else {
+      g_free(r->id_text);
+      r->id_text = actr_id_to_string(&g_array_index(rc->candidates, ActrId, 0));
+      learn_address(node, rc, r->id_text);
+      r->expires_us = g_get_monotonic_time() + ACTR_NODE_ROUTE_CACHE_US;
+      flush_waiting(r->waiting);
+    }
   }
   lookup_free(l);
 }
@@ -562,30 +583,22 @@ on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Lookup *l = user_data;
   ActrNode *node = l->node;
-  g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
   Peer *p = node->peers ? g_hash_table_lookup(node->peers, l->key) : NULL;
-  g_autoptr(ActrRouteCandidates) rc =
-      node->signaling
-          ? actr_signaling_client_route_candidates_finish(node->signaling, result, &error)
-          : NULL;
+  g_autoptr(ActrRouteCandidates) rc = lookup_finish(l, result, "address of", &why);
 
-  if (p == NULL) {
-    lookup_free(l);
-    return;
-  }
-  p->resolving = FALSE;
-  if (rc == NULL) {
-    g_autofree char *why =
-        g_strdup_printf("address of %s: %s", l->key, error ? error->message : "node stopped");
-    fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
-  } else {
-    learn_address(node, rc, p->id_text);
-    if (p->ws_url != NULL) {
+  if (p != NULL) {
+    p->resolving = FALSE;
+    if (rc != NULL)
+      learn_address(node, rc, p->id_text);
+    if (rc == NULL) {
+      fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
+    } else if (p->ws_url != NULL) {
       flush_waiting(p->waiting);
     } else {
-      g_autofree char *why = g_strdup_printf(
+      g_autofree char *none = g_strdup_printf(
           "%s is not registered or has no WebSocket direct-connect address", l->key);
-      fail_waiting(p->waiting, ACTR_ERROR_NOT_FOUND, why, FALSE);
+      fail_waiting(p->waiting, ACTR_ERROR_NOT_FOUND, none, FALSE);
     }
   }
   lookup_free(l);
@@ -594,25 +607,15 @@ on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 resolve_type(ActrNode *node, TypeRoute *r)
 {
-  Lookup *l = g_new0(Lookup, 1);
-
-  l->node = node;
-  l->key = g_strdup(r->type_text);
   r->resolving = TRUE;
-  actr_signaling_client_route_candidates_async(node->signaling, &r->type, 1, NULL, on_type_resolved,
-                                               l);
+  lookup_start(node, r->type_text, &r->type, 1, on_type_resolved);
 }
 
 static void
 resolve_address(ActrNode *node, Peer *p, const ActrType *type)
 {
-  Lookup *l = g_new0(Lookup, 1);
-
-  l->node = node;
-  l->key = g_strdup(p->id_text);
   p->resolving = TRUE;
-  actr_signaling_client_route_candidates_async(node->signaling, type, ID_LOOKUP_CANDIDATES, NULL,
-                                               on_address_resolved, l);
+  lookup_start(node, p->id_text, type, ID_LOOKUP_CANDIDATES, on_address_resolved);
 }
 
 /* ---- local calls (our own workload, through the inbox) ---------------------------- */
