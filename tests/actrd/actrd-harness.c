@@ -62,8 +62,8 @@ actrd_harness_new(const char *actrd_path)
   return h;
 }
 
-static void
-remove_tree(const char *path)
+void
+actrd_harness_remove_tree(const char *path)
 {
   GDir *dir = g_dir_open(path, 0, NULL);
   const char *name;
@@ -73,7 +73,7 @@ remove_tree(const char *path)
       g_autofree char *child = g_build_filename(path, name, NULL);
 
       if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree(child);
+        actrd_harness_remove_tree(child);
       else
         g_unlink(child);
     }
@@ -92,7 +92,7 @@ actrd_harness_free(ActrdHarness *h)
   if (h->stdout_fd >= 0)
     close(h->stdout_fd);
   g_clear_object(&h->session);
-  remove_tree(h->data_dir);
+  actrd_harness_remove_tree(h->data_dir);
   g_free(h->data_dir);
   g_free(h->actrd_path);
   g_free(h->url);

@@ -41,6 +41,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrdHarness, actrd_harness_free)
 
 const char *actrd_harness_data_dir(ActrdHarness *h);
 
+/* Removes @path and everything under it (symlinks are not followed). */
+void actrd_harness_remove_tree(const char *path);
+
 /* Starts "actrd serve --listen 127.0.0.1:0 --data-dir DIR ARGS..." (a
  * NULL-terminated list) and waits up to 10 s for "actrd listening on
  * http://127.0.0.1:PORT".  Asserts on failure.  Returns the time from spawn

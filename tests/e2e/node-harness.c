@@ -89,21 +89,7 @@ e2e_tmpdir_new(void)
 void
 e2e_remove_tree(const char *path)
 {
-  GDir *dir = g_dir_open(path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL) {
-    while ((name = g_dir_read_name(dir)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-
-      if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-        e2e_remove_tree(child);
-      else
-        g_unlink(child);
-    }
-    g_dir_close(dir);
-  }
-  g_rmdir(path);
+  actrd_harness_remove_tree(path);
 }
 
 /* ---- Child processes ---------------------------------------------------------------------- */

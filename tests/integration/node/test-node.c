@@ -76,8 +76,7 @@ fixture_tear_down(Fixture *f, gconstpointer data)
   g_clear_pointer(&f->counter, actr_node_free);
   g_clear_pointer(&f->echo, actr_node_free);
   g_ptr_array_unref(f->configs);
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-  g_assert_cmpint(system(cmd), ==, 0);
+  actrd_harness_remove_tree(f->dir);
   g_free(f->dir);
   actrd_harness_free(f->actrd);
 }
@@ -429,8 +428,7 @@ test_package(void)
   g_assert_cmpstr(reply, ==, "signed");
   g_clear_pointer(&client, actr_node_free);
   g_clear_pointer(&node, actr_node_free);
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-  g_assert_cmpint(system(cmd), ==, 0);
+  actrd_harness_remove_tree(dir);
 }
 
 int
