@@ -14,7 +14,8 @@ MESON_TEST_ARGS ?= --print-errorlogs
 # Every Debian package the project needs to build, test, fuzz and benchmark.
 DEB_PACKAGES := gcc make meson ninja-build pkg-config python3 e2fsprogs \
 	libglib2.0-dev libsqlite3-dev sqlite3 libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
-	clang libclang-rt-14-dev libssl-dev libsoup-3.0-dev coturn
+	clang libclang-rt-14-dev libssl-dev libsoup-3.0-dev coturn \
+	libnice-dev libusrsctp-dev libsrtp2-dev python3-aiortc chromium tshark
 
 .PHONY: all deps build demo test test-run asan fuzz bench format format-check clean help
 

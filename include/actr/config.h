@@ -174,6 +174,13 @@ typedef struct {
   } storage;
 
   struct {
+    /* Ours: [webrtc] enabled, default TRUE.  FALSE: never use WebRTC; peers
+     * are reached by WebSocket direct-connect only. */
+    gboolean enabled;
+    /* Ours: [webrtc] host_addresses: IPv4 literals to gather host candidates
+     * on, NULL-terminated, never NULL; empty (default) = every interface
+     * that is up, loopback included. */
+    char **host_addresses;
     /* [webrtc] stun_urls / turn_urls: NULL-terminated, never NULL, default
      * empty; each starts with "stun:"/"stuns:" resp. "turn:"/"turns:".
      * TURN credentials come from registration. */

@@ -73,6 +73,9 @@ typedef enum {
                                              detail = its ActrId (actr_node_subscribe()) */
   ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN,  /* a link that carried data stream chunks closed:
                                              chunks in flight may be lost; detail = peer id */
+  ACTR_NODE_EVENT_WEBRTC_CONNECTED,       /* a WebRTC connection to a peer is usable; detail =
+                                             peer id, value = 1 when relayed through TURN */
+  ACTR_NODE_EVENT_WEBRTC_DISCONNECTED,    /* that connection ended; detail = peer id */
 } ActrNodeEvent;
 
 /* Called on the node's I/O thread; must not block.  @detail (transfer

@@ -11,6 +11,7 @@
 
 #include "toml.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 /* Written out: clang-format would split a hyphenated G_DEFINE_QUARK name. */
@@ -616,6 +617,13 @@ check_ip(const char *text)
   return g_hostname_is_ip_address(text) ? NULL : "must be an IPv4 or IPv6 address";
 }
 
+static const char *
+check_ipv4(const char *text)
+{
+  struct in_addr addr;
+  return inet_pton(AF_INET, text, &addr) == 1 ? NULL : "must be an IPv4 address";
+}
+
 static gboolean
 load_webrtc(const Section *root, ActrConfig *config)
 {
@@ -629,6 +637,8 @@ load_webrtc(const Section *root, ActrConfig *config)
                                       "ice_srflx_acceptance_min_wait",
                                       "ice_prflx_acceptance_min_wait",
                                       "ice_relay_acceptance_min_wait",
+                                      "enabled",
+                                      "host_addresses",
                                       NULL};
   Section sec;
   if (!open_section(root, "webrtc", "[webrtc]", &sec))
@@ -637,7 +647,9 @@ load_webrtc(const Section *root, ActrConfig *config)
   if (!read_string_list(&sec, "stun_urls", check_stun, &config->webrtc.stun_urls) ||
       !read_string_list(&sec, "turn_urls", check_turn, &config->webrtc.turn_urls) ||
       !read_string_list(&sec, "public_ips", check_ip, &config->webrtc.public_ips) ||
+      !read_string_list(&sec, "host_addresses", check_ipv4, &config->webrtc.host_addresses) ||
       !read_bool(&sec, "force_relay", &config->webrtc.force_relay) ||
+      !read_bool(&sec, "enabled", &config->webrtc.enabled) ||
       !read_u32(&sec, "ice_host_acceptance_min_wait", FALSE, 0, G_MAXUINT32,
                 &config->webrtc.ice_host_acceptance_min_wait_ms) ||
       !read_u32(&sec, "ice_srflx_acceptance_min_wait", FALSE, 0, G_MAXUINT32,
@@ -920,6 +932,8 @@ config_new(const char *origin)
   config->webrtc.stun_urls = g_new0(char *, 1);
   config->webrtc.turn_urls = g_new0(char *, 1);
   config->webrtc.public_ips = g_new0(char *, 1);
+  config->webrtc.host_addresses = g_new0(char *, 1);
+  config->webrtc.enabled = TRUE;
   config->webrtc.ice_host_acceptance_min_wait_ms = DEFAULT_ICE_HOST_WAIT_MS;
   config->webrtc.ice_srflx_acceptance_min_wait_ms = DEFAULT_ICE_SRFLX_WAIT_MS;
   config->webrtc.ice_prflx_acceptance_min_wait_ms = DEFAULT_ICE_PRFLX_WAIT_MS;
@@ -1044,6 +1058,7 @@ actr_config_free(ActrConfig *config)
   g_strfreev(config->webrtc.stun_urls);
   g_strfreev(config->webrtc.turn_urls);
   g_strfreev(config->webrtc.public_ips);
+  g_strfreev(config->webrtc.host_addresses);
   g_free(config->websocket.advertised_host);
   g_free(config->observability.filter_level);
   g_free(config->observability.tracing_endpoint);

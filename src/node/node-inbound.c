@@ -1002,6 +1002,12 @@ node_workload_event(ActrNode *node, ActrNodeEvent event, const char *detail, gui
   case ACTR_NODE_EVENT_DATA_STREAM_UNCERTAIN:
     code = ACTR_EVENT_DATA_STREAM_UNCERTAIN;
     break;
+  case ACTR_NODE_EVENT_WEBRTC_CONNECTED:
+    code = ACTR_EVENT_WEBRTC_CONNECTED;
+    break;
+  case ACTR_NODE_EVENT_WEBRTC_DISCONNECTED:
+    code = ACTR_EVENT_WEBRTC_DISCONNECTED;
+    break;
   default:
     return; /* READY and SHUTDOWN have on_ready / on_stop */
   }

@@ -46,8 +46,13 @@ struct _OutCall {
 
 struct _Peer {
   char *id_text;
+  ActrId id;              /* parsed id_text (set when a WebRTC link is attached) */
   char *ws_url;           /* from route candidates; NULL when unknown */
   ActrPeerLink *out_link; /* ref; a link we dialled */
+  ActrPeerLink *rtc_link; /* ref; the WebRTC connection (either side offered) */
+  gboolean rtc_pending;   /* a WebRTC connection is being set up for waiting calls */
+  gint64 rtc_retry_us;    /* after a WebRTC failure: no new try before this time */
+  gint64 gone_until_us;   /* the peer was seen gone: calls to it fail until then */
   GCancellable *dial_cancel;
   gboolean resolving;  /* looking up ws_url */
   GPtrArray *waiting;  /* OutCall * (refs) waiting for a link or an address */
@@ -288,6 +293,11 @@ peer_free(gpointer data)
     actr_peer_link_close(p->out_link);
     actr_peer_link_unref(p->out_link);
   }
+  if (p->rtc_link != NULL) {
+    actr_peer_link_set_handlers(p->rtc_link, NULL, NULL, NULL);
+    actr_peer_link_unref(p->rtc_link);
+  }
+  actr_id_clear(&p->id);
   g_ptr_array_unref(p->waiting);
   g_ptr_array_unref(p->in_links);
   g_free(p->ws_url);
@@ -414,6 +424,10 @@ on_out_closed(ActrPeerLink *link, gpointer user_data)
   if (p != NULL && p->out_link == link) {
     actr_peer_link_set_handlers(link, NULL, NULL, NULL);
     g_clear_pointer(&p->out_link, actr_peer_link_unref);
+  }
+  if (p != NULL && p->rtc_link == link) {
+    actr_peer_link_set_handlers(link, NULL, NULL, NULL);
+    g_clear_pointer(&p->rtc_link, actr_peer_link_unref);
   }
   /* Requests that went out on it may or may not have arrived: send them
    * again (same request_id: the receiver answers a duplicate from its
@@ -595,6 +609,12 @@ on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
       fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
     } else if (p->ws_url != NULL) {
       flush_waiting(p->waiting);
+    } else if (p->rtc_retry_us != 0) {
+      /* WebRTC failed and there is no other way: try WebRTC again on retry. */
+      g_autofree char *none =
+          g_strdup_printf("cannot reach %s: WebRTC failed and it has no WebSocket address", l->key);
+      p->rtc_retry_us = 0;
+      fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, none, TRUE);
     } else {
       g_autofree char *none = g_strdup_printf(
           "%s is not registered or has no WebSocket direct-connect address", l->key);
@@ -723,6 +743,41 @@ is_self(ActrNode *node, const char *id_text)
   return g_strcmp0(self, id_text) == 0;
 }
 
+/* The link to send to @p on: the WebRTC connection, else a WebSocket link
+ * we dialled; NULL when neither is open. */
+static ActrPeerLink *
+peer_link(Peer *p)
+{
+  if (p->rtc_link != NULL && actr_peer_link_is_open(p->rtc_link))
+    return p->rtc_link;
+  if (p->out_link != NULL && actr_peer_link_is_open(p->out_link))
+    return p->out_link;
+  return NULL;
+}
+
+/* Gets the calls waiting on @p a WebSocket link: looks up the peer's
+ * address if needed, then dials it. */
+static void
+connect_websocket(ActrNode *node, Peer *p)
+{
+  if (p->dial_cancel != NULL || p->resolving)
+    return;
+  if (p->ws_url == NULL) {
+    g_auto(ActrId) id = {0};
+    if (!node_signaling_ready(node)) {
+      fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.", TRUE);
+      return;
+    }
+    if (!actr_id_parse(p->id_text, &id, NULL)) {
+      fail_waiting(p->waiting, ACTR_ERROR_INVALID_ARGUMENT, "bad peer id", FALSE);
+      return;
+    }
+    resolve_address(node, p, &id.type);
+    return;
+  }
+  dial(node, p);
+}
+
 /* Moves @call one step further: resolve, connect or send.  Re-entered
  * whenever what it waited for arrived. */
 static void
@@ -800,27 +855,26 @@ route_call(OutCall *call)
   }
 
   Peer *p = peer_get(node, call->peer_text);
-  if (p->out_link != NULL && actr_peer_link_is_open(p->out_link)) {
-    send_on(call, p->out_link);
+  if (p->gone_until_us > g_get_monotonic_time()) {
+    fail(call, ACTR_ERROR_NOT_FOUND, "%s is no longer registered", p->id_text);
+    return;
+  }
+  ActrPeerLink *link = peer_link(p);
+  if (link != NULL) {
+    send_on(call, link);
     return;
   }
   g_ptr_array_add(p->waiting, out_call_ref(call));
-  if (p->dial_cancel != NULL || p->resolving)
+  if (p->dial_cancel != NULL || p->resolving || p->rtc_pending)
     return;
-  if (p->ws_url == NULL) {
-    g_auto(ActrId) id = {0};
-    if (!node_signaling_ready(node)) {
-      fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, "Signaling client is not connected.", TRUE);
-      return;
-    }
-    if (!actr_id_parse(p->id_text, &id, NULL)) {
-      fail_waiting(p->waiting, ACTR_ERROR_INVALID_ARGUMENT, "bad peer id", FALSE);
-      return;
-    }
-    resolve_address(node, p, &id.type);
+  /* WebRTC first (wire.md §5.5), WebSocket direct-connect when WebRTC is
+   * off, failed recently, or cannot be tried. */
+  if (node->rtc_sessions != NULL && g_get_monotonic_time() >= p->rtc_retry_us &&
+      node_webrtc_connect(node, p->id_text)) {
+    p->rtc_pending = TRUE;
     return;
   }
-  dial(node, p);
+  connect_websocket(node, p);
 }
 
 static gboolean
@@ -996,9 +1050,86 @@ node_outbound_reply_link(ActrNode *node, const char *peer_text)
     if (actr_peer_link_is_open(link))
       return link;
   }
-  if (p->out_link != NULL && actr_peer_link_is_open(p->out_link))
-    return p->out_link;
-  return NULL;
+  return peer_link(p);
+}
+
+/* ---- WebRTC links (node-webrtc.c) -------------------------------------------------- */
+
+static void
+on_rtc_frame(ActrPeerLink *link, ActrLane lane, GBytes *payload, gpointer user_data)
+{
+  ActrNode *node = user_data;
+  Peer *p = g_hash_table_lookup(node->peers, link->peer_text);
+
+  /* The peer's identity is actrd's: its relays carried the SDP, whose DTLS
+   * fingerprint the connection verified. */
+  if (p != NULL)
+    node_gate_frame(node, link, lane, payload, &p->id);
+}
+
+void
+node_outbound_rtc_attach(ActrNode *node, ActrPeerLink *link, const ActrId *peer)
+{
+  Peer *p = peer_get(node, link->peer_text);
+
+  if (p->rtc_link != NULL) {
+    ActrPeerLink *old = g_steal_pointer(&p->rtc_link);
+    actr_peer_link_set_handlers(old, NULL, NULL, NULL);
+    actr_peer_link_close(old);
+    on_out_closed(old, node); /* what went out on it is sent again */
+    actr_peer_link_unref(old);
+  }
+  actr_id_clear(&p->id);
+  actr_id_copy(peer, &p->id);
+  p->rtc_link = actr_peer_link_ref(link);
+  actr_peer_link_set_handlers(link, on_rtc_frame, on_out_closed, node);
+}
+
+void
+node_outbound_rtc_connected(ActrNode *node, ActrPeerLink *link)
+{
+  Peer *p = g_hash_table_lookup(node->peers, link->peer_text);
+
+  if (p == NULL || p->rtc_link != link)
+    return;
+  p->rtc_pending = FALSE;
+  p->rtc_retry_us = 0;
+  p->gone_until_us = 0;
+  flush_waiting(p->waiting);
+}
+
+/* How long a peer seen gone stays gone (its ActrId is not reused). */
+#define PEER_GONE_US (30 * G_USEC_PER_SEC)
+
+void
+node_outbound_peer_gone(ActrNode *node, const char *peer_text)
+{
+  Peer *p = peer_get(node, peer_text);
+
+  p->gone_until_us = g_get_monotonic_time() + PEER_GONE_US;
+  forget_routes_to(node, peer_text);
+}
+
+/* After a failed WebRTC set-up, WebSocket is used for this long. */
+#define RTC_RETRY_AFTER_US (30 * G_USEC_PER_SEC)
+
+void
+node_outbound_rtc_failed(ActrNode *node, const char *peer_text, const char *why)
+{
+  Peer *p = g_hash_table_lookup(node->peers, peer_text);
+
+  if (p == NULL)
+    return;
+  p->rtc_pending = FALSE;
+  p->rtc_retry_us = g_get_monotonic_time() + RTC_RETRY_AFTER_US;
+  if (p->waiting->len == 0)
+    return;
+  if (p->gone_until_us > g_get_monotonic_time()) {
+    flush_waiting(p->waiting); /* they fail: the peer is gone */
+    return;
+  }
+  g_message("node: WebRTC to %s failed (%s); trying WebSocket direct-connect", peer_text, why);
+  connect_websocket(node, p);
 }
 
 /* ---- discovery for the API and handlers ------------------------------------------ */

@@ -24,6 +24,7 @@
 #include "envelope.h"
 #include "invocation.h"
 #include "node-package.h"
+#include "dtls.h"
 #include "peer-link.h"
 #include "signaling-client.h"
 #include "traceparent.h"
@@ -141,6 +142,8 @@ struct _ActrNode {
   ActrNetworkEvent network_last;
   guint network_burst;      /* events in the current burst */
   GPtrArray *subscriptions; /* ActrType * subscribed to presence (renewed on reconnect) */
+  ActrDtlsCert *rtc_cert;   /* NULL when WebRTC is disabled */
+  GHashTable *rtc_sessions; /* peer ActrId text → RtcSession * (node-webrtc.c) */
 };
 
 /* A one-shot result for a thread that blocks until another thread (the
@@ -266,6 +269,37 @@ void node_outbound_add_inbound(ActrNode *node, ActrPeerLink *link);
 void node_outbound_remove_inbound(ActrNode *node, ActrPeerLink *link);
 /* The best link to send a reply to @peer_text on (transfer none), or NULL. */
 ActrPeerLink *node_outbound_reply_link(ActrNode *node, const char *peer_text);
+
+/* A WebRTC link to @peer was created: frames from it reach the gates as
+ * from @peer, and its close is handled like any link's (I/O). */
+void node_outbound_rtc_attach(ActrNode *node, ActrPeerLink *link, const ActrId *peer);
+/* That link is connected: calls waiting for the peer go out on it (I/O). */
+void node_outbound_rtc_connected(ActrNode *node, ActrPeerLink *link);
+/* WebRTC to @peer_text could not be set up (@why for logs): fall back to
+ * WebSocket direct-connect, or fail the waiting calls (I/O). */
+void node_outbound_rtc_failed(ActrNode *node, const char *peer_text, const char *why);
+
+/* ---- node-webrtc.c --------------------------------------------------------- */
+
+/* Makes the node's DTLS certificate (nothing when WebRTC is disabled). */
+gboolean node_webrtc_init(ActrNode *node, GError **error);
+/* Frees every session and the certificate. */
+void node_webrtc_clear(ActrNode *node);
+/* Closes every WebRTC connection (I/O). */
+void node_webrtc_close_all(ActrNode *node);
+/* Starts a connection to @peer_text (RoleNegotiation) unless one is under
+ * way; the outcome comes through node_outbound_rtc_connected() or _failed().
+ * FALSE when WebRTC cannot be tried now (disabled, signaling down) (I/O). */
+gboolean node_webrtc_connect(ActrNode *node, const char *peer_text);
+/* An ActrRelay from signaling (I/O). */
+void node_webrtc_relay(ActrNode *node, const Signaling__ActrRelay *relay);
+/* The network changed: restart ICE on every connection (I/O). */
+void node_webrtc_network_changed(ActrNode *node);
+
+/* @peer_text is no longer registered (its connection went silent and
+ * actrd no longer lists it): calls to it fail with NOT_FOUND for a while,
+ * calls by type look the type up again (I/O). */
+void node_outbound_peer_gone(ActrNode *node, const char *peer_text);
 
 /* TRUE while the signaling socket is up (I/O). */
 gboolean node_signaling_ready(ActrNode *node);

@@ -261,6 +261,10 @@ actr_node_new(const ActrConfig *config, const ActrNodeOptions *options, GError *
   node->reply_routes =
       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   node_outbound_init(node);
+  if (!node_webrtc_init(node, error)) {
+    actr_node_free(node);
+    return NULL;
+  }
   return node;
 }
 
@@ -478,6 +482,18 @@ on_signaling_push(ActrSignalingClient *client, const Signaling__SignalingEnvelop
 {
   ActrNode *node = user_data;
 
+  if (envelope->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY &&
+      envelope->actr_relay != NULL) {
+    node_webrtc_relay(node, envelope->actr_relay);
+    return;
+  }
+  if (envelope->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR &&
+      envelope->server_to_actr->payload_case == SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_ERROR &&
+      envelope->server_to_actr->error != NULL) {
+    g_message("node: actrd refused a message (%u: %s)", envelope->server_to_actr->error->code,
+              envelope->server_to_actr->error->message);
+    return;
+  }
   if (envelope->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR &&
       envelope->server_to_actr->payload_case ==
           SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_ACTR_UP_EVENT &&
@@ -673,6 +689,7 @@ on_reregistered(GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_strcmp0(old_text, node->self_text) != 0) {
     g_message("node: registered again as %s (was %s)", node->self_text, old_text);
     node_outbound_close_links(node); /* they were opened with the old identity */
+    node_webrtc_close_all(node);
   } else {
     g_info("node: credential renewed for %s", node->self_text);
   }
@@ -918,6 +935,9 @@ on_network_settled(gpointer data)
   node_outbound_close_links(node);
   if (event != ACTR_NETWORK_LOST && node->signaling != NULL)
     actr_signaling_client_reconnect(node->signaling);
+  /* WebRTC recovers in place: the offerer restarts ICE (wire.md §5.9). */
+  if (event != ACTR_NETWORK_LOST)
+    node_webrtc_network_changed(node);
   return G_SOURCE_REMOVE;
 }
 
@@ -982,6 +1002,7 @@ shutdown_finish_on_io(gpointer data)
   node->finishing = TRUE;
   g_clear_pointer(&node->ws_server, actr_ws_server_free);
   node_outbound_fail_all(node, ACTR_ERROR_UNAVAILABLE, "node is shutting down");
+  node_webrtc_close_all(node); /* before unregister, as the reference */
   node_outbound_close_links(node);
   g_hash_table_remove_all(node->reply_routes);
   if (node->signaling != NULL) {
@@ -1098,7 +1119,12 @@ actr_node_free(ActrNode *node)
     while (g_main_context_iteration(node->io_context, FALSE))
       ;
   /* Sources still attached (timers of finished objects) go with the context. */
+  node_webrtc_clear(node);
   node_outbound_clear(node);
+  /* Connections freed from idle callbacks (peer-link-rtc.c). */
+  if (node->io_context != NULL)
+    while (g_main_context_iteration(node->io_context, FALSE))
+      ;
   g_clear_pointer(&node->ws_server, actr_ws_server_free);
   g_clear_pointer(&node->signaling, actr_signaling_client_free);
   g_clear_pointer(&node->reply_routes, g_hash_table_unref);

@@ -182,33 +182,52 @@ build_url(ActrSignalingClient *c)
   return g_string_free(url, FALSE);
 }
 
+/* Views of the current identity for an outgoing message (transfer none:
+ * valid while the identity is unchanged). */
+static void
+identity_view(ActrSignalingClient *c, ActrIdPb *source, Actr__AIdCredential *cred)
+{
+  gsize len;
+
+  actr_id_to_pb(&c->id, source);
+  actr__aid_credential__init(cred);
+  cred->key_id = c->credential->key_id;
+  cred->claims.data = (guint8 *)g_bytes_get_data(c->credential->claims, &len);
+  cred->claims.len = len;
+  cred->signature.data = (guint8 *)g_bytes_get_data(c->credential->signature, &len);
+  cred->signature.len = len;
+}
+
+/* Encodes an envelope with id @envelope_id around the flow already set in
+ * @env (timestamp and version filled here). */
+static GBytes *
+encode_envelope(Signaling__SignalingEnvelope *env, const char *envelope_id)
+{
+  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
+  ts.seconds = g_get_real_time() / G_USEC_PER_SEC;
+  env->envelope_version = 1;
+  env->envelope_id = (char *)envelope_id;
+  env->timestamp = &ts;
+  return actr_signaling_envelope_encode(env);
+}
+
 /* Encodes @a (source and credential filled from the current identity,
  * reset before returning) into an envelope with id @envelope_id. */
 static GBytes *
 encode_request(ActrSignalingClient *c, Signaling__ActrToSignaling *a, const char *envelope_id)
 {
   Signaling__SignalingEnvelope env = SIGNALING__SIGNALING_ENVELOPE__INIT;
-  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  Actr__AIdCredential cred = ACTR__AID_CREDENTIAL__INIT;
+  Actr__AIdCredential cred;
   ActrIdPb source;
   GBytes *bytes;
-  gsize len;
 
-  actr_id_to_pb(&c->id, &source);
-  cred.key_id = c->credential->key_id;
-  cred.claims.data = (guint8 *)g_bytes_get_data(c->credential->claims, &len);
-  cred.claims.len = len;
-  cred.signature.data = (guint8 *)g_bytes_get_data(c->credential->signature, &len);
-  cred.signature.len = len;
+  identity_view(c, &source, &cred);
   a->source = &source.id;
   a->credential = &cred;
-  ts.seconds = g_get_real_time() / G_USEC_PER_SEC;
-  env.envelope_version = 1;
-  env.envelope_id = (char *)envelope_id;
-  env.timestamp = &ts;
   env.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
   env.actr_to_server = a;
-  bytes = actr_signaling_envelope_encode(&env);
+  bytes = encode_envelope(&env, envelope_id);
   a->source = NULL;
   a->credential = NULL;
   return bytes;
@@ -1186,6 +1205,38 @@ actr_signaling_client_unregister(ActrSignalingClient *c, const char *reason)
   a.unregister_request = &req;
   envelope_id = next_envelope_id(c);
   frame = encode_request(c, &a, envelope_id);
+  data = g_bytes_get_data(frame, &len);
+  soup_websocket_connection_send_binary(c->ws, data, len);
+  return TRUE;
+}
+
+gboolean
+actr_signaling_client_send_relay(ActrSignalingClient *c, const ActrId *target,
+                                 Signaling__ActrRelay *relay)
+{
+  Signaling__SignalingEnvelope env = SIGNALING__SIGNALING_ENVELOPE__INIT;
+  Actr__AIdCredential cred;
+  ActrIdPb source, to;
+  g_autofree char *envelope_id = NULL;
+  g_autoptr(GBytes) frame = NULL;
+  gsize len;
+  const guint8 *data;
+
+  g_return_val_if_fail(c != NULL && target != NULL && relay != NULL, FALSE);
+  if (!ws_open(c))
+    return FALSE;
+  identity_view(c, &source, &cred);
+  actr_id_to_pb(target, &to);
+  relay->source = &source.id;
+  relay->credential = &cred;
+  relay->target = &to.id;
+  env.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY;
+  env.actr_relay = relay;
+  envelope_id = next_envelope_id(c);
+  frame = encode_envelope(&env, envelope_id);
+  relay->source = NULL;
+  relay->credential = NULL;
+  relay->target = NULL;
   data = g_bytes_get_data(frame, &len);
   soup_websocket_connection_send_binary(c->ws, data, len);
   return TRUE;

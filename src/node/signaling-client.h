@@ -208,6 +208,13 @@ gboolean actr_signaling_client_presence_finish(ActrSignalingClient *client, GAsy
 /* UnregisterRequest, fire-and-forget: TRUE when it was handed to the socket. */
 gboolean actr_signaling_client_unregister(ActrSignalingClient *client, const char *reason);
 
+/* Sends ActrRelay @relay (its payload set by the caller; source, credential
+ * and target are filled here and reset before returning) to @target
+ * through the server, fire-and-forget: TRUE when it was handed to the
+ * socket.  The server's refusals come back through the push callback. */
+gboolean actr_signaling_client_send_relay(ActrSignalingClient *client, const ActrId *target,
+                                          Signaling__ActrRelay *relay);
+
 G_END_DECLS
 
 #endif /* ACTR_NODE_SIGNALING_CLIENT_H */
