@@ -93,6 +93,7 @@ bench: build
 	$(BUILD)/bench/bench-store
 	$(BUILD)/bench/bench-actrd
 	$(BUILD)/bench/bench-rpc
+	$(BUILD)/bench/bench-webrtc
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -4,10 +4,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <glib/gstdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
+
+#define PROGRESS_INTERVAL_NS (250 * G_GINT64_CONSTANT(1000000))
 
 gboolean bench_aborted;
 
@@ -125,4 +129,104 @@ bench_median(const double *values, guint n)
   m = n % 2 ? copy[n / 2] : (copy[n / 2 - 1] + copy[n / 2]) / 2;
   g_free(copy);
   return m;
+}
+
+/* ---- time, samples, medians ----------------------------------------------------------------- */
+
+gint64
+bench_now_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (gint64)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The @p quantile (0 < p <= 1, nearest rank) of @samples (sorted in place);
+ * 0 when empty. */
+double
+bench_percentile(GArray *samples, double p)
+{
+  guint rank;
+
+  if (samples->len == 0)
+    return 0;
+  qsort(samples->data, samples->len, sizeof(double), bench_compare_double);
+  rank = (guint)(p * samples->len + 0.999999);
+  rank = CLAMP(rank, 1, samples->len);
+  return g_array_index(samples, double, rank - 1);
+}
+
+/* ---- progress ------------------------------------------------------------------------------- */
+
+gboolean bench_progress_on;
+
+/* Live progress: at most every PROGRESS_INTERVAL_NS, only on a terminal. */
+static gint64 bench_progress_last_ns;
+
+void
+bench_progress(const char *format, ...)
+{
+  va_list args;
+  gint64 now;
+
+  if (!bench_progress_on || (now = bench_now_ns()) - bench_progress_last_ns < PROGRESS_INTERVAL_NS)
+    return;
+  bench_progress_last_ns = now;
+  fprintf(stderr, "\r\033[K");
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fflush(stderr);
+}
+
+/* One line per finished phase, on every kind of stderr. */
+void
+bench_note(const char *format, ...)
+{
+  va_list args;
+
+  if (bench_progress_on)
+    fprintf(stderr, "\r\033[K");
+  bench_progress_last_ns = 0;
+  fprintf(stderr, "%s: ", g_get_prgname());
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fprintf(stderr, "\n");
+}
+
+/* ---- CPU placement -------------------------------------------------------------------------- */
+
+gboolean
+bench_pin_begin(BenchPin *p, pid_t child_pid)
+{
+  cpu_set_t one;
+  int cpu = sched_getcpu();
+
+  memset(p, 0, sizeof *p);
+  p->child_pid = child_pid;
+  if (cpu < 0 || p->child_pid <= 0 || sched_getaffinity(0, sizeof p->self, &p->self) != 0 ||
+      sched_getaffinity(p->child_pid, sizeof p->child, &p->child) != 0)
+    return FALSE;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    return FALSE;
+  if (sched_setaffinity(p->child_pid, sizeof one, &one) != 0) {
+    sched_setaffinity(0, sizeof p->self, &p->self);
+    return FALSE;
+  }
+  p->active = TRUE;
+  return TRUE;
+}
+
+void
+bench_pin_end(BenchPin *p)
+{
+  if (!p->active)
+    return;
+  sched_setaffinity(p->child_pid, sizeof p->child, &p->child);
+  sched_setaffinity(0, sizeof p->self, &p->self);
+  p->active = FALSE;
 }

@@ -8,6 +8,8 @@
 #define ACTR_BENCH_UTIL_H
 
 #include <gio/gio.h>
+#include <sched.h>
+#include <sys/types.h>
 
 G_BEGIN_DECLS
 
@@ -53,6 +55,35 @@ double bench_self_cpu_s(void);
  * copy; 0 when @n is 0). */
 int bench_compare_double(const void *a, const void *b);
 double bench_median(const double *values, guint n);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+gint64 bench_now_ns(void);
+
+/* The @p quantile (0 < p <= 1, nearest rank) of @samples, doubles (sorted
+ * in place); 0 when empty. */
+double bench_percentile(GArray *samples, double p);
+
+/* Live progress on stderr (bench_progress: at most every 250 ms, only
+ * when bench_progress_on, which the benchmark sets when stderr is a
+ * terminal) and one line per finished phase (bench_note, always; prefixed
+ * with the program name). */
+extern gboolean bench_progress_on;
+void bench_progress(const char *format, ...) G_GNUC_PRINTF(1, 2);
+void bench_note(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+/* Pins this thread and @child_pid's main thread (a pong server, a peer)
+ * to the CPU this thread is running on (FALSE when it cannot);
+ * bench_pin_end() restores both affinity masks.  For information-only
+ * figures: the scheduler's placement decides how many wake-ups cross
+ * CPUs, which on a small VM can cost more than the exchange itself. */
+typedef struct {
+  cpu_set_t self, child;
+  pid_t child_pid;
+  gboolean active;
+} BenchPin;
+
+gboolean bench_pin_begin(BenchPin *p, pid_t child_pid);
+void bench_pin_end(BenchPin *p);
 
 G_END_DECLS
 

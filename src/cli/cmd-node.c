@@ -76,12 +76,18 @@ check_target(const char *command, const char *target)
                               target, error->message);
 }
 
-/* Builds and starts a client node (no workload, no listener). */
+/* Builds and starts a client node (no workload, no listener); @on_event
+ * (nullable) observes it. */
 static int
-start_client(const char *command, const char *config_path, ActrConfig **config, ActrNode **node)
+start_client_observed(const char *command, const char *config_path, ActrConfig **config,
+                      ActrNode **node, ActrNodeEventFunc on_event, gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
-  ActrNodeOptions options = {.no_websocket_server = TRUE};
+  ActrNodeOptions options = {
+      .no_websocket_server = TRUE,
+      .on_event = on_event,
+      .user_data = user_data,
+  };
   int rc = load_config(command, config_path, config);
 
   if (rc != 0)
@@ -97,6 +103,12 @@ start_client(const char *command, const char *config_path, ActrConfig **config, 
     return ACTR_EXIT_FAILURE;
   }
   return 0;
+}
+
+static int
+start_client(const char *command, const char *config_path, ActrConfig **config, ActrNode **node)
+{
+  return start_client_observed(command, config_path, config, node, NULL, NULL);
 }
 
 /* ---- actr run --------------------------------------------------------------- */
@@ -172,6 +184,12 @@ on_run_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 va
     break;
   case ACTR_NODE_EVENT_CREDENTIAL_RENEWED:
     actr_cli_verbose("credential valid, identity %s", detail);
+    break;
+  case ACTR_NODE_EVENT_WEBRTC_CONNECTED:
+    g_message("webrtc: connected to %s (%s)", detail, value ? "relayed through TURN" : "direct");
+    break;
+  case ACTR_NODE_EVENT_WEBRTC_DISCONNECTED:
+    g_message("webrtc: connection to %s closed", detail);
     break;
   default:
     break;
@@ -519,6 +537,49 @@ cmd_discover(int argc, char **argv)
 
 /* ---- actr ping ------------------------------------------------------------------ */
 
+/* What the client node reported about WebRTC (events come on its I/O
+ * thread). */
+typedef struct {
+  GMutex lock;
+  char *peer;       /* the last peer a WebRTC connection came up to */
+  gboolean relayed; /* through TURN */
+} PingTransport;
+
+static void
+on_ping_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value,
+              gpointer user_data)
+{
+  PingTransport *t = user_data;
+  (void)node;
+  if (event != ACTR_NODE_EVENT_WEBRTC_CONNECTED)
+    return;
+  g_mutex_lock(&t->lock);
+  g_free(t->peer);
+  t->peer = g_strdup(detail);
+  t->relayed = value != 0;
+  g_mutex_unlock(&t->lock);
+}
+
+static void
+ping_transport_clear(PingTransport *t)
+{
+  g_free(t->peer);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PingTransport, ping_transport_clear)
+
+/* The transport line printed before the first reply. */
+static void
+print_transport(PingTransport *t)
+{
+  g_mutex_lock(&t->lock);
+  if (t->peer != NULL)
+    printf("transport: WebRTC data channel to %s (%s)\n", t->peer,
+           t->relayed ? "relayed through TURN" : "direct");
+  else
+    printf("transport: WebSocket direct-connect\n");
+  g_mutex_unlock(&t->lock);
+}
+
 static const ActrCliHelp ping_help = {
     .command = "ping",
     .summary = "measure round trips to an actor",
@@ -548,6 +609,9 @@ compare_double(gconstpointer a, gconstpointer b)
 static int
 cmd_ping(int argc, char **argv)
 {
+  /* Declared before the node, so that it is cleared after the node is
+   * freed (no more events). */
+  g_auto(PingTransport) transport = {0};
   g_autoptr(GPtrArray) positionals = g_ptr_array_new();
   g_autoptr(ActrConfig) config = NULL;
   g_autoptr(ActrNode) node = NULL;
@@ -576,7 +640,9 @@ cmd_ping(int argc, char **argv)
   const char *target = positionals->pdata[0];
   if ((rc = check_target(ping_help.command, target)) != 0)
     return rc;
-  if ((rc = start_client(ping_help.command, config_path, &config, &node)) != 0)
+  rc = start_client_observed(ping_help.command, config_path, &config, &node, on_ping_event,
+                             &transport);
+  if (rc != 0)
     return rc;
 
   g_autoptr(GArray) rtts = g_array_new(FALSE, FALSE, sizeof(double));
@@ -594,6 +660,8 @@ cmd_ping(int argc, char **argv)
         actr_node_call(node, target, PING_ROUTE, payload, &call_options, &error);
     double ms = (g_get_monotonic_time() - t0) / 1000.0;
     if (reply != NULL && g_bytes_equal(reply, payload)) {
+      if (rtts->len == 0)
+        print_transport(&transport);
       g_array_append_val(rtts, ms);
       printf("%u bytes from %s: seq=%u time=%.3f ms\n", PING_PAYLOAD, target, seq, ms);
     } else if (reply != NULL) {

@@ -53,6 +53,7 @@ struct _Peer {
   gboolean rtc_pending;   /* a WebRTC connection is being set up for waiting calls */
   gint64 rtc_retry_us;    /* after a WebRTC failure: no new try before this time */
   gint64 gone_until_us;   /* the peer was seen gone: calls to it fail until then */
+  GQueue blocked;         /* OutCall * (refs): stream chunks waiting for a full link */
   GCancellable *dial_cancel;
   gboolean resolving;  /* looking up ws_url */
   GPtrArray *waiting;  /* OutCall * (refs) waiting for a link or an address */
@@ -298,6 +299,7 @@ peer_free(gpointer data)
     actr_peer_link_unref(p->rtc_link);
   }
   actr_id_clear(&p->id);
+  g_queue_clear_full(&p->blocked, (GDestroyNotify)out_call_unref);
   g_ptr_array_unref(p->waiting);
   g_ptr_array_unref(p->in_links);
   g_free(p->ws_url);
@@ -427,7 +429,15 @@ on_out_closed(ActrPeerLink *link, gpointer user_data)
   }
   if (p != NULL && p->rtc_link == link) {
     actr_peer_link_set_handlers(link, NULL, NULL, NULL);
+    actr_peer_link_set_writable_handler(link, NULL);
     g_clear_pointer(&p->rtc_link, actr_peer_link_unref);
+    /* Chunks that waited for it: streams are never resent (wire.md §5.6). */
+    while (!g_queue_is_empty(&p->blocked)) {
+      call = g_queue_pop_head(&p->blocked);
+      if (!call->completed)
+        fail(call, ACTR_ERROR_UNAVAILABLE, "connection to %s closed", link->peer_text);
+      out_call_unref(call);
+    }
   }
   /* Requests that went out on it may or may not have arrived: send them
    * again (same request_id: the receiver answers a duplicate from its
@@ -592,6 +602,18 @@ on_type_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
   lookup_free(l);
 }
 
+/* Whether @rc lists the actor whose id text is *@id_text. */
+static gboolean
+route_candidates_list(ActrRouteCandidates *rc, char *const *id_text)
+{
+  for (guint i = 0; i < rc->candidates->len; i++) {
+    g_autofree char *text = actr_id_to_string(&g_array_index(rc->candidates, ActrId, i));
+    if (strcmp(text, *id_text) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 static void
 on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -609,6 +631,9 @@ on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
       fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
     } else if (p->ws_url != NULL) {
       flush_waiting(p->waiting);
+    } else if (!route_candidates_list(rc, &p->id_text)) {
+      g_autofree char *none = g_strdup_printf("%s is not registered", l->key);
+      fail_waiting(p->waiting, ACTR_ERROR_NOT_FOUND, none, FALSE);
     } else if (p->rtc_retry_us != 0) {
       /* WebRTC failed and there is no other way: try WebRTC again on retry. */
       g_autofree char *none =
@@ -723,9 +748,30 @@ send_on(OutCall *call, ActrPeerLink *link)
       g_hash_table_insert(node->pending, call->request_id, out_call_ref(call));
     }
   }
-  call->sent_on = link;
-  if (call->raw_frame)
+  if (call->raw_frame) {
+    /* Flow control: chunks wait, in order, while the link is full. */
+    Peer *p = g_hash_table_lookup(node->peers, link->peer_text);
+    ActrStatus st = ACTR_AGAIN;
+    if (p != NULL && (!g_queue_is_empty(&p->blocked) ||
+                      (st = actr_peer_link_send(link, call->lane, data, len)) == ACTR_AGAIN)) {
+      g_queue_push_tail(&p->blocked, out_call_ref(call));
+      return;
+    }
+    call->sent_on = link;
     link->carried_streams = TRUE;
+    if (st == ACTR_OK) {
+      complete(call, NULL, NULL);
+      return;
+    }
+    g_autofree char *why = g_strdup_printf("send to %s failed", link->peer_text);
+    retry_or_fail(call, ACTR_ERROR_UNAVAILABLE, why);
+    return;
+  }
+  call->sent_on = link;
+  if (strcmp(link->klass->transport, "webrtc") == 0)
+    node->metrics.sent_webrtc++;
+  else
+    node->metrics.sent_websocket++;
   if (actr_peer_link_send(link, call->lane, data, len) != ACTR_OK) {
     g_autofree char *why = g_strdup_printf("send to %s failed", link->peer_text);
     retry_or_fail(call, ACTR_ERROR_UNAVAILABLE, why);
@@ -1055,6 +1101,34 @@ node_outbound_reply_link(ActrNode *node, const char *peer_text)
 
 /* ---- WebRTC links (node-webrtc.c) -------------------------------------------------- */
 
+/* Sends the stream chunks that waited for @link to drain, in order. */
+static void
+on_link_writable(ActrPeerLink *link, gpointer user_data)
+{
+  ActrNode *node = user_data;
+  Peer *p = g_hash_table_lookup(node->peers, link->peer_text);
+  OutCall *call;
+
+  if (p == NULL || p->rtc_link != link)
+    return;
+  while ((call = g_queue_peek_head(&p->blocked)) != NULL) {
+    if (!call->completed) { /* (a timed-out chunk is just dropped) */
+      gsize len;
+      const guint8 *data = g_bytes_get_data(call->frame, &len);
+      ActrStatus st = actr_peer_link_send(link, call->lane, data, len);
+      if (st == ACTR_AGAIN)
+        return;
+      call->sent_on = link;
+      link->carried_streams = TRUE;
+      if (st == ACTR_OK)
+        complete(call, NULL, NULL);
+      else
+        retry_or_fail(call, ACTR_ERROR_UNAVAILABLE, "send failed");
+    }
+    out_call_unref(g_queue_pop_head(&p->blocked));
+  }
+}
+
 static void
 on_rtc_frame(ActrPeerLink *link, ActrLane lane, GBytes *payload, gpointer user_data)
 {
@@ -1083,6 +1157,7 @@ node_outbound_rtc_attach(ActrNode *node, ActrPeerLink *link, const ActrId *peer)
   actr_id_copy(peer, &p->id);
   p->rtc_link = actr_peer_link_ref(link);
   actr_peer_link_set_handlers(link, on_rtc_frame, on_out_closed, node);
+  actr_peer_link_set_writable_handler(link, on_link_writable);
 }
 
 void
@@ -1098,8 +1173,10 @@ node_outbound_rtc_connected(ActrNode *node, ActrPeerLink *link)
   flush_waiting(p->waiting);
 }
 
-/* How long a peer seen gone stays gone (its ActrId is not reused). */
-#define PEER_GONE_US (30 * G_USEC_PER_SEC)
+/* How long a peer seen gone stays gone: long enough for the calls that were
+ * on its connection to fail instead of waiting for a new one (a restarted
+ * actrd may briefly not list a live peer, so not longer). */
+#define PEER_GONE_US (5 * G_USEC_PER_SEC)
 
 void
 node_outbound_peer_gone(ActrNode *node, const char *peer_text)
@@ -1129,6 +1206,7 @@ node_outbound_rtc_failed(ActrNode *node, const char *peer_text, const char *why)
     return;
   }
   g_message("node: WebRTC to %s failed (%s); trying WebSocket direct-connect", peer_text, why);
+  node->metrics.ws_fallback_total++;
   connect_websocket(node, p);
 }
 

@@ -60,6 +60,31 @@ typedef enum {
   NODE_STOPPED,
 } NodeState;
 
+/* Why a WebRTC session ended (for /metrics). */
+typedef enum {
+  NODE_RTC_END_ROLE_TIMEOUT,
+  NODE_RTC_END_CONNECT_TIMEOUT,
+  NODE_RTC_END_FAILED,
+  NODE_RTC_END_CLOSED,
+  NODE_RTC_END_PATH_LOST,
+  NODE_RTC_END_PEER_GONE,
+  NODE_RTC_END_SIGNALING_DOWN,
+  NODE_RTC_END_BAD_DESCRIPTION,
+  NODE_RTC_END_LOCAL_ERROR,
+  NODE_RTC_END_COUNT,
+} NodeRtcEnd;
+
+/* Transport counters for /metrics (I/O thread). */
+typedef struct {
+  guint64 rtc_connected_total;
+  guint64 rtc_relayed_total;
+  guint64 rtc_ended[NODE_RTC_END_COUNT];
+  guint64 ice_restarts_total;
+  guint64 ws_fallback_total; /* WebRTC could not be set up; WebSocket dialled instead */
+  guint64 sent_webrtc;       /* messages handed to a WebRTC link */
+  guint64 sent_websocket;    /* ... to a WebSocket link */
+} NodeMetrics;
+
 typedef struct _OutCall OutCall;
 typedef struct _Peer Peer;
 typedef struct _TypeRoute TypeRoute;
@@ -142,6 +167,7 @@ struct _ActrNode {
   ActrNetworkEvent network_last;
   guint network_burst;      /* events in the current burst */
   GPtrArray *subscriptions; /* ActrType * subscribed to presence (renewed on reconnect) */
+  NodeMetrics metrics;
   ActrDtlsCert *rtc_cert;   /* NULL when WebRTC is disabled */
   GHashTable *rtc_sessions; /* peer ActrId text → RtcSession * (node-webrtc.c) */
 };
@@ -295,6 +321,9 @@ gboolean node_webrtc_connect(ActrNode *node, const char *peer_text);
 void node_webrtc_relay(ActrNode *node, const Signaling__ActrRelay *relay);
 /* The network changed: restart ICE on every connection (I/O). */
 void node_webrtc_network_changed(ActrNode *node);
+/* Open WebRTC connections, and how many of them are relayed (I/O). */
+guint node_webrtc_connected_count(ActrNode *node, guint *relayed);
+const char *node_rtc_end_to_string(NodeRtcEnd end);
 
 /* @peer_text is no longer registered (its connection went silent and
  * actrd no longer lists it): calls to it fail with NOT_FOUND for a while,

@@ -55,7 +55,7 @@ typedef struct {
 } RtcSession;
 
 static void session_drop_link(RtcSession *s);
-static void session_give_up(RtcSession *s, const char *why);
+static void session_give_up(RtcSession *s, NodeRtcEnd end, const char *why);
 
 /* ---- sessions ------------------------------------------------------------------ */
 
@@ -167,6 +167,7 @@ send_restart_offer(RtcSession *s)
   s->exchange_id = g_uuid_string_random();
   s->last_restart_us = g_get_monotonic_time();
   s->restart_tries++;
+  s->node->metrics.ice_restarts_total++;
   g_message("webrtc: ICE restart %u to %s", s->restart_tries, s->peer_text);
   relay_description(s, WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER, offer, s->exchange_id);
 }
@@ -201,7 +202,7 @@ on_recovery_tick(gpointer data)
   }
   if (now - s->restart_started_us >= RESTART_BUDGET_US) {
     s->restart_timer = 0;
-    session_give_up(s, "the path did not come back within 6 s");
+    session_give_up(s, NODE_RTC_END_PATH_LOST, "the path did not come back within 6 s");
     return G_SOURCE_REMOVE;
   }
   if (node_signaling_ready(s->node) && now - s->last_restart_us >= RESTART_MIN_INTERVAL_US) {
@@ -242,7 +243,7 @@ on_presence_checked(GObject *source, GAsyncResult *result, gpointer user_data)
       present = actr_id_equal(&g_array_index(rc->candidates, ActrId, i), &s->peer);
     if (!present) {
       node_outbound_peer_gone(node, pc->peer_text);
-      session_give_up(s, "the peer is no longer registered");
+      session_give_up(s, NODE_RTC_END_PEER_GONE, "the peer is no longer registered");
     }
   }
   actr_peer_link_unref(pc->link);
@@ -293,10 +294,16 @@ on_link_state(ActrPeerLink *link, ActrPcState state, gpointer user_data)
     g_autofree char *how = actr_pc_describe(pc);
     node_source_clear(node, &s->connect_timer);
     node_source_clear(node, &s->restart_timer);
-    g_message("webrtc: %s %s (%s, %s)", s->connected ? "path restored to" : "connected to",
-              s->peer_text, relayed ? "relayed" : "direct", how);
+    if (s->connected)
+      g_message("webrtc: path restored to %s (%s, %s)", s->peer_text,
+                relayed ? "relayed" : "direct", how);
+    else
+      g_info("webrtc: connected to %s (%s, %s)", s->peer_text, relayed ? "relayed" : "direct", how);
     if (!s->connected) {
       s->connected = TRUE;
+      node->metrics.rtc_connected_total++;
+      if (relayed)
+        node->metrics.rtc_relayed_total++;
       node_emit(node, ACTR_NODE_EVENT_WEBRTC_CONNECTED, s->peer_text, relayed);
     }
     node_outbound_rtc_connected(node, link);
@@ -309,7 +316,10 @@ on_link_state(ActrPeerLink *link, ActrPcState state, gpointer user_data)
     break;
   case ACTR_PC_STATE_FAILED:
   case ACTR_PC_STATE_CLOSED:
-    session_give_up(s, state == ACTR_PC_STATE_FAILED ? "connection failed" : "connection closed");
+    if (state == ACTR_PC_STATE_FAILED)
+      session_give_up(s, NODE_RTC_END_FAILED, "connection failed");
+    else
+      session_give_up(s, NODE_RTC_END_CLOSED, "connection closed");
     break;
   case ACTR_PC_STATE_NEW:
   case ACTR_PC_STATE_CONNECTING:
@@ -341,11 +351,12 @@ session_drop_link(RtcSession *s)
 /* The session ends: its connection (if any) is closed and, if we were
  * waiting for it, node-outbound.c is told to fall back. */
 static void
-session_give_up(RtcSession *s, const char *why)
+session_give_up(RtcSession *s, NodeRtcEnd end, const char *why)
 {
   ActrNode *node = s->node;
   g_autofree char *peer_text = g_strdup(s->peer_text);
 
+  node->metrics.rtc_ended[end]++;
   if (s->connected && !s->restart_timer)
     g_info("webrtc: %s: %s", peer_text, why); /* an orderly end */
   else
@@ -360,7 +371,7 @@ on_role_timeout(gpointer data)
 {
   RtcSession *s = data;
   s->role_timer = 0;
-  session_give_up(s, "no role assignment within 5 s");
+  session_give_up(s, NODE_RTC_END_ROLE_TIMEOUT, "no role assignment within 5 s");
   return G_SOURCE_REMOVE;
 }
 
@@ -373,7 +384,7 @@ on_connect_timeout(gpointer data)
     g_debug("webrtc: still waiting for an offer from %s", s->peer_text);
     return G_SOURCE_REMOVE;
   }
-  session_give_up(s, "no connection within 10 s");
+  session_give_up(s, NODE_RTC_END_CONNECT_TIMEOUT, "no connection within 10 s");
   return G_SOURCE_REMOVE;
 }
 
@@ -419,14 +430,14 @@ session_offer(RtcSession *s)
       link ? actr_pc_create_offer(actr_peer_link_rtc_pc(link), FALSE, &error) : NULL;
   if (offer == NULL) {
     g_autofree char *why = g_strdup_printf("cannot make an offer: %s", error->message);
-    session_give_up(s, why);
+    session_give_up(s, NODE_RTC_END_LOCAL_ERROR, why);
     return;
   }
   g_free(s->exchange_id);
   s->exchange_id = g_uuid_string_random();
   g_debug("webrtc: offer %s to %s", s->exchange_id, s->peer_text);
   if (!relay_description(s, WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER, offer, s->exchange_id)) {
-    session_give_up(s, "signaling is down");
+    session_give_up(s, NODE_RTC_END_SIGNALING_DOWN, "signaling is down");
     return;
   }
   node_source_clear(s->node, &s->connect_timer);
@@ -441,6 +452,11 @@ on_role_assignment(RtcSession *s, const Actr__RoleAssignment *ra)
   node_source_clear(s->node, &s->role_timer);
   g_debug("webrtc: role for %s: %s", s->peer_text, ra->is_offerer ? "offerer" : "answerer");
   if (ra->is_offerer) {
+    /* Both sides asked at once (two assignments): one offer is enough. */
+    if (s->link != NULL && s->offerer && !s->connected && s->exchange_id != NULL) {
+      g_debug("webrtc: offer to %s already pending", s->peer_text);
+      return;
+    }
     session_offer(s); /* replaces any older connection (wire.md §5.2) */
     return;
   }
@@ -467,7 +483,7 @@ on_offer(RtcSession *s, const Webrtc__SessionDescription *d, gboolean ice_restar
     link = session_new_link(s, FALSE, &error);
     if (link == NULL) {
       g_autofree char *why = g_strdup_printf("cannot answer: %s", error->message);
-      session_give_up(s, why);
+      session_give_up(s, NODE_RTC_END_LOCAL_ERROR, why);
       return;
     }
   }
@@ -476,7 +492,7 @@ on_offer(RtcSession *s, const Webrtc__SessionDescription *d, gboolean ice_restar
   if (answer == NULL) {
     g_message("webrtc: offer from %s refused: %s", s->peer_text, error->message);
     if (!ice_restart)
-      session_give_up(s, "unusable offer");
+      session_give_up(s, NODE_RTC_END_BAD_DESCRIPTION, "unusable offer");
     return;
   }
   relay_description(s, WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER, answer, d->sdp_exchange_id);
@@ -500,7 +516,7 @@ on_answer(RtcSession *s, const Webrtc__SessionDescription *d)
   }
   if (!actr_pc_set_answer(actr_peer_link_rtc_pc(s->link), d->sdp, &error)) {
     g_message("webrtc: answer from %s refused: %s", s->peer_text, error->message);
-    session_give_up(s, "unusable answer");
+    session_give_up(s, NODE_RTC_END_BAD_DESCRIPTION, "unusable answer");
     return;
   }
   g_clear_pointer(&s->exchange_id, g_free);
@@ -679,4 +695,53 @@ node_webrtc_network_changed(ActrNode *node)
     else
       ask_for_restart(s);
   }
+}
+
+const char *
+node_rtc_end_to_string(NodeRtcEnd end)
+{
+  switch (end) {
+  case NODE_RTC_END_ROLE_TIMEOUT:
+    return "role_timeout";
+  case NODE_RTC_END_CONNECT_TIMEOUT:
+    return "connect_timeout";
+  case NODE_RTC_END_FAILED:
+    return "failed";
+  case NODE_RTC_END_CLOSED:
+    return "closed";
+  case NODE_RTC_END_PATH_LOST:
+    return "path_lost";
+  case NODE_RTC_END_PEER_GONE:
+    return "peer_gone";
+  case NODE_RTC_END_SIGNALING_DOWN:
+    return "signaling_down";
+  case NODE_RTC_END_BAD_DESCRIPTION:
+    return "bad_description";
+  case NODE_RTC_END_LOCAL_ERROR:
+    return "local_error";
+  case NODE_RTC_END_COUNT:
+    break;
+  }
+  return "unknown";
+}
+
+guint
+node_webrtc_connected_count(ActrNode *node, guint *relayed)
+{
+  GHashTableIter iter;
+  RtcSession *s;
+  guint n = 0;
+
+  *relayed = 0;
+  if (node->rtc_sessions == NULL)
+    return 0;
+  g_hash_table_iter_init(&iter, node->rtc_sessions);
+  while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&s)) {
+    if (s->link != NULL && actr_peer_link_is_open(s->link)) {
+      n++;
+      if (actr_pc_is_relayed(actr_peer_link_rtc_pc(s->link)))
+        (*relayed)++;
+    }
+  }
+  return n;
 }

@@ -402,6 +402,64 @@ listen_host_for(const char *advertised)
   return "0.0.0.0";
 }
 
+/* GET /metrics on the WebSocket listener: which transports carry the
+ * node's traffic and why WebRTC sessions ended (Prometheus text). */
+static char *
+node_metrics_text(ActrWsServer *server, gpointer user_data)
+{
+  ServerState *st = user_data;
+  ActrNode *node = st->node;
+  const NodeMetrics *m = &node->metrics;
+  GString *out = g_string_new(NULL);
+  guint relayed = 0;
+  guint open = node_webrtc_connected_count(node, &relayed);
+  (void)server;
+
+  g_string_append_printf(out,
+                         "# HELP actr_node_webrtc_enabled Whether the node uses WebRTC.\n"
+                         "# TYPE actr_node_webrtc_enabled gauge\n"
+                         "actr_node_webrtc_enabled %d\n",
+                         node->rtc_sessions != NULL);
+  g_string_append_printf(out,
+                         "# HELP actr_node_webrtc_connections Open WebRTC connections.\n"
+                         "# TYPE actr_node_webrtc_connections gauge\n"
+                         "actr_node_webrtc_connections{path=\"direct\"} %u\n"
+                         "actr_node_webrtc_connections{path=\"relayed\"} %u\n",
+                         open - relayed, relayed);
+  g_string_append_printf(out,
+                         "# HELP actr_node_webrtc_connected_total WebRTC connections set up.\n"
+                         "# TYPE actr_node_webrtc_connected_total counter\n"
+                         "actr_node_webrtc_connected_total{path=\"direct\"} %" G_GUINT64_FORMAT "\n"
+                         "actr_node_webrtc_connected_total{path=\"relayed\"} %" G_GUINT64_FORMAT
+                         "\n",
+                         m->rtc_connected_total - m->rtc_relayed_total, m->rtc_relayed_total);
+  g_string_append(out, "# HELP actr_node_webrtc_ended_total WebRTC sessions ended, by reason.\n"
+                       "# TYPE actr_node_webrtc_ended_total counter\n");
+  for (int i = 0; i < NODE_RTC_END_COUNT; i++)
+    g_string_append_printf(out,
+                           "actr_node_webrtc_ended_total{reason=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                           node_rtc_end_to_string(i), m->rtc_ended[i]);
+  g_string_append_printf(
+      out,
+      "# HELP actr_node_ice_restarts_total ICE restart offers sent.\n"
+      "# TYPE actr_node_ice_restarts_total counter\n"
+      "actr_node_ice_restarts_total %" G_GUINT64_FORMAT "\n"
+      "# HELP actr_node_websocket_fallbacks_total Peers dialled over WebSocket because WebRTC "
+      "could not be set up.\n"
+      "# TYPE actr_node_websocket_fallbacks_total counter\n"
+      "actr_node_websocket_fallbacks_total %" G_GUINT64_FORMAT "\n"
+      "# HELP actr_node_messages_sent_total Requests and tells sent, by transport.\n"
+      "# TYPE actr_node_messages_sent_total counter\n"
+      "actr_node_messages_sent_total{transport=\"webrtc\"} %" G_GUINT64_FORMAT "\n"
+      "actr_node_messages_sent_total{transport=\"websocket\"} %" G_GUINT64_FORMAT "\n"
+      "# HELP actr_node_websocket_links Inbound WebSocket direct-connect links.\n"
+      "# TYPE actr_node_websocket_links gauge\n"
+      "actr_node_websocket_links %u\n",
+      m->ice_restarts_total, m->ws_fallback_total, m->sent_webrtc, m->sent_websocket,
+      node->ws_server != NULL ? actr_ws_server_get_n_links(node->ws_server) : 0);
+  return g_string_free(out, FALSE);
+}
+
 static gboolean
 ws_server_start(ActrNode *node, GError **error)
 {
@@ -412,6 +470,7 @@ ws_server_start(ActrNode *node, GError **error)
       .on_message = on_server_message,
       .on_closed = on_server_closed,
       .on_key_miss = on_key_miss,
+      .metrics = node_metrics_text,
   };
   const char *advertised = node->config->websocket.advertised_host;
 
@@ -688,8 +747,10 @@ on_reregistered(GObject *source, GAsyncResult *result, gpointer user_data)
   actr_signaling_client_reconnect(node->signaling);
   if (g_strcmp0(old_text, node->self_text) != 0) {
     g_message("node: registered again as %s (was %s)", node->self_text, old_text);
-    node_outbound_close_links(node); /* they were opened with the old identity */
-    node_webrtc_close_all(node);
+    /* WebSocket links authenticated the old identity: dial again.  WebRTC
+     * connections carry no identity per message and stay (peers still know
+     * us by the old id on them); new ones are negotiated as the new id. */
+    node_outbound_close_links(node);
   } else {
     g_info("node: credential renewed for %s", node->self_text);
   }

@@ -12,7 +12,12 @@ typedef struct {
 static ActrStatus
 rtc_send(ActrPeerLink *link, ActrLane lane, const guint8 *data, gsize len)
 {
-  return actr_pc_send(((RtcLink *)link)->pc, lane, data, len);
+  ActrPeerConnection *pc = ((RtcLink *)link)->pc;
+
+  if ((lane == ACTR_LANE_STREAM_RELIABLE || lane == ACTR_LANE_STREAM_LATENCY_FIRST) &&
+      actr_pc_buffered_amount(pc) > ACTR_PEER_LINK_HIGH_WATER)
+    return ACTR_AGAIN;
+  return actr_pc_send(pc, lane, data, len);
 }
 
 static void
@@ -90,10 +95,19 @@ on_pc_message(ActrPeerConnection *pc, ActrLane lane, GBytes *message, gpointer u
   actr_peer_link_emit_frame(&self->base, lane, message);
 }
 
+static void
+on_pc_writable(ActrPeerConnection *pc, gpointer user_data)
+{
+  RtcLink *self = user_data;
+  (void)pc;
+  actr_peer_link_emit_writable(&self->base);
+}
+
 static const ActrPcCallbacks pc_callbacks = {
     .on_local_candidate = on_pc_candidate,
     .on_state = on_pc_state,
     .on_message = on_pc_message,
+    .on_writable = on_pc_writable,
 };
 
 ActrPeerLink *

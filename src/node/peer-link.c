@@ -58,6 +58,19 @@ actr_peer_link_emit_closed(ActrPeerLink *link)
 }
 
 void
+actr_peer_link_set_writable_handler(ActrPeerLink *link, ActrPeerLinkWritableFunc func)
+{
+  link->on_writable = func;
+}
+
+void
+actr_peer_link_emit_writable(ActrPeerLink *link)
+{
+  if (link->on_writable != NULL)
+    link->on_writable(link, link->user_data);
+}
+
+void
 actr_peer_link_close(ActrPeerLink *link)
 {
   link->klass->close(link);

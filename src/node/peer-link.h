@@ -33,11 +33,20 @@ typedef void (*ActrPeerLinkFrameFunc)(ActrPeerLink *link, ActrLane lane, GBytes 
                                       gpointer user_data);
 /* @link closed; called at most once.  The link stays valid during the call. */
 typedef void (*ActrPeerLinkClosedFunc)(ActrPeerLink *link, gpointer user_data);
+/* @link takes data again after a send returned ACTR_AGAIN. */
+typedef void (*ActrPeerLinkWritableFunc)(ActrPeerLink *link, gpointer user_data);
+
+/* Bytes a link may hold unsent or unacknowledged before sends of data
+ * stream chunks return ACTR_AGAIN (flow control; RPC lanes are bounded by
+ * the pending-call map instead). */
+#define ACTR_PEER_LINK_HIGH_WATER (4 * 1024 * 1024)
 
 /* What a transport implements. */
 typedef struct {
   const char *transport; /* "websocket", "webrtc": for logs and metrics */
-  /* Queues one framed message; ACTR_OK, ACTR_CLOSED or ACTR_ERROR. */
+  /* Queues one framed message; ACTR_OK, ACTR_CLOSED or ACTR_ERROR, or
+   * ACTR_AGAIN for a stream lane while the link holds more than
+   * ACTR_PEER_LINK_HIGH_WATER (on_writable follows). */
   ActrStatus (*send)(ActrPeerLink *link, ActrLane lane, const guint8 *data, gsize len);
   void (*close)(ActrPeerLink *link);
   gboolean (*is_open)(ActrPeerLink *link);
@@ -52,6 +61,7 @@ struct _ActrPeerLink {
   char *peer_text; /* the peer's ActrId text form (owned) */
   ActrPeerLinkFrameFunc on_frame;
   ActrPeerLinkClosedFunc on_closed;
+  ActrPeerLinkWritableFunc on_writable;
   gpointer user_data;
   gboolean closed_reported;
   gboolean carried_streams; /* a data stream chunk went over it (either way) */
@@ -64,6 +74,7 @@ void actr_peer_link_init(ActrPeerLink *link, const ActrPeerLinkClass *klass, gbo
 /* For implementations: delivers a frame / reports the close (once). */
 void actr_peer_link_emit_frame(ActrPeerLink *link, ActrLane lane, GBytes *payload);
 void actr_peer_link_emit_closed(ActrPeerLink *link);
+void actr_peer_link_emit_writable(ActrPeerLink *link);
 
 ActrPeerLink *actr_peer_link_ref(ActrPeerLink *link);
 void actr_peer_link_unref(ActrPeerLink *link);
@@ -72,6 +83,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActrPeerLink, actr_peer_link_unref)
 /* Sets the callbacks (replacing earlier ones; @user_data is not owned). */
 void actr_peer_link_set_handlers(ActrPeerLink *link, ActrPeerLinkFrameFunc on_frame,
                                  ActrPeerLinkClosedFunc on_closed, gpointer user_data);
+/* Sets the writable callback (same @user_data as the other handlers). */
+void actr_peer_link_set_writable_handler(ActrPeerLink *link, ActrPeerLinkWritableFunc func);
 
 static inline ActrStatus
 actr_peer_link_send(ActrPeerLink *link, ActrLane lane, const guint8 *data, gsize len)

@@ -16,6 +16,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <libsoup/soup.h>
+
 #include "node-harness.h"
 
 #define RUN_MS 30000 /* a CLI command that takes longer is killed and fails */
@@ -23,6 +25,7 @@
 static E2eActrd *actrd;
 static char *dir;
 static E2eNode *echo_node;
+static guint16 echo_port; /* the echo node's WebSocket listener (and /metrics) */
 static E2eNode *counter_node;
 static char *client; /* client config (type actr:cli:1) */
 
@@ -444,22 +447,71 @@ test_ping(void)
     if (g_strstrip(all[i])[0] != '\0')
       g_ptr_array_add(lines, g_strdup(all[i]));
   }
-  g_assert_cmpuint(lines->len, ==, 6);
-  for (guint i = 0; i < 5; i++) {
+  /* The transport line, five pings, the summary. */
+  g_assert_cmpuint(lines->len, ==, 7);
+  g_assert_true(
+      g_str_has_prefix(g_ptr_array_index(lines, 0), "transport: WebRTC data channel to "));
+  g_assert_nonnull(strstr(g_ptr_array_index(lines, 0), "@1/acme:echo:1.0.0 (direct)"));
+  for (guint i = 1; i < 6; i++) {
     const char *line = g_ptr_array_index(lines, i);
 
-    g_assert_nonnull(strpbrk(line, "0123456789"));
+    g_assert_nonnull(strstr(line, "time="));
   }
-  summary = g_ptr_array_index(lines, 5);
+  summary = g_ptr_array_index(lines, 6);
   g_assert_nonnull(strstr(summary, "min"));
   g_assert_nonnull(strstr(summary, "p50"));
   g_assert_nonnull(strstr(summary, "p99"));
 }
 
+/* The value of the sample line starting with @name (a whole metric with its
+ * labels) in Prometheus text @text, or -1. */
+static gint64
+metric_value(const char *text, const char *name)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (g_str_has_prefix(lines[i], name) && lines[i][strlen(name)] == ' ')
+      return g_ascii_strtoll(lines[i] + strlen(name) + 1, NULL, 10);
+  }
+  return -1;
+}
+
+/* GET /metrics on the callee: the transport choice is visible there. */
+static void
+test_metrics(void)
+{
+  g_auto(E2eRun) run = {0};
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupSession) session = soup_session_new();
+  g_autofree char *url = g_strdup_printf("http://127.0.0.1:%u/metrics", echo_port);
+
+  e2e_cli(&run, NULL, RUN_MS, "call", "--config", client, "acme:echo:1.0.0", "echo.Echo.Echo",
+          "--data", "m", NULL);
+  e2e_assert_run_ok(&run);
+  g_autoptr(SoupMessage) msg = soup_message_new("GET", url);
+  g_autoptr(GBytes) body = soup_session_send_and_read(session, msg, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+  g_autofree char *text = g_strndup(g_bytes_get_data(body, NULL), g_bytes_get_size(body));
+  g_test_message("%s", text);
+  g_assert_cmpint(metric_value(text, "actr_node_webrtc_enabled"), ==, 1);
+  g_assert_cmpint(metric_value(text, "actr_node_webrtc_connected_total{path=\"direct\"}"), >=, 1);
+  g_assert_cmpint(metric_value(text, "actr_node_websocket_fallbacks_total"), ==, 0);
+  g_assert_cmpint(metric_value(text, "actr_node_webrtc_ended_total{reason=\"closed\"}"), >=, 0);
+  /* Anything else on the listener still needs a credential. */
+  g_autofree char *other = g_strdup_printf("http://127.0.0.1:%u/", echo_port);
+  g_autoptr(SoupMessage) msg2 = soup_message_new("GET", other);
+  g_autoptr(GBytes) body2 = soup_session_send_and_read(session, msg2, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(soup_message_get_status(msg2), ==, 401);
+  g_assert_cmpuint(g_bytes_get_size(body2), >, 0);
+}
+
 int
 main(int argc, char **argv)
 {
-  E2eNodeOptions echo_options = {.workload = "echo"};
+  echo_port = e2e_free_port();
+  E2eNodeOptions echo_options = {.workload = "echo", .ws_port = echo_port};
   E2eNodeOptions counter_options = {.workload = "counter"};
   int rc;
 
@@ -482,6 +534,7 @@ main(int argc, char **argv)
   g_test_add_func("/e2e/cli/tell", test_tell);
   g_test_add_func("/e2e/cli/discover", test_discover);
   g_test_add_func("/e2e/cli/ping", test_ping);
+  g_test_add_func("/e2e/cli/metrics", test_metrics);
 
   actrd = e2e_actrd_start(NULL);
   dir = e2e_tmpdir_new();

@@ -384,6 +384,12 @@ usrsctp_user_add(void)
      * low-latency paths, as in browsers. */
     usrsctp_sysctl_set_sctp_heartbeat_interval_default(1000);
     usrsctp_sysctl_set_sctp_rto_min_default(200);
+    /* A lost INIT (e.g. one that reached a peer whose SCTP was not listening
+     * yet, as aiortc right after its DTLS handshake) is sent again after 1 s,
+     * then at most every 3 s, instead of after 3 s and then 6, 12 s: the
+     * connection budget is 10 s. */
+    usrsctp_sysctl_set_sctp_rto_initial_default(1000);
+    usrsctp_sysctl_set_sctp_init_rto_max_default(3000);
     usrsctp_ready = TRUE;
   }
   if (users++ == 0) {

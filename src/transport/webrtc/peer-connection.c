@@ -56,6 +56,7 @@ struct _ActrPeerConnection {
   GPtrArray *early_candidates; /* char *, before the remote description */
   GPtrArray *early_dtls;       /* GBytes *, before DTLS exists */
   GSource *early_dtls_source;
+  GSource *sctp_start_source;
 
   /* Lanes. */
   gint sid[N_LANES];           /* SCTP stream id of the lane's channel, -1: none */
@@ -408,6 +409,17 @@ on_dtls_datagram(ActrDtls *dtls, const guint8 *data, gsize len, gpointer user_da
     actr_ice_send(pc->ice, data, len);
 }
 
+static gboolean
+start_sctp(gpointer data)
+{
+  ActrPeerConnection *pc = data;
+
+  g_clear_pointer(&pc->sctp_start_source, g_source_unref);
+  if (!pc->closed)
+    actr_sctp_connect(pc->sctp);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_dtls_connected(ActrDtls *dtls, gpointer user_data)
 {
@@ -416,7 +428,11 @@ on_dtls_connected(ActrDtls *dtls, gpointer user_data)
   if (pc->closed)
     return;
   g_debug("webrtc: DTLS up (%s)", actr_dtls_cipher(dtls));
-  actr_sctp_connect(pc->sctp);
+  /* From a fresh dispatch: the INIT must not share a datagram with our
+   * last handshake flight, or peers that attach SCTP only after their
+   * handshake loop (aiortc) drop it and wait 3 s for its retransmission. */
+  if (pc->sctp_start_source == NULL)
+    pc->sctp_start_source = attach_idle(pc, start_sctp);
 }
 
 static void
@@ -556,7 +572,13 @@ static gboolean
 on_liveness_tick(gpointer data)
 {
   ActrPeerConnection *pc = data;
+  gint64 now = g_get_monotonic_time();
 
+  for (int i = 0; i < N_LANES; i++) {
+    guint n = actr_dc_reassembler_expire(pc->reassembler[i], now);
+    if (n > 0)
+      g_message("webrtc: %u incomplete message(s) on %s dropped (too old)", n, lane_labels[i]);
+  }
   if (pc->state == ACTR_PC_STATE_CONNECTED &&
       g_get_monotonic_time() - pc->last_rx_us > (gint64)ACTR_PC_SILENCE_MS * 1000) {
     g_message("webrtc: nothing received for %d ms: path lost", ACTR_PC_SILENCE_MS);
@@ -623,6 +645,7 @@ actr_pc_free(ActrPeerConnection *pc)
   destroy_source(&pc->report_source);
   destroy_source(&pc->liveness_source);
   destroy_source(&pc->early_dtls_source);
+  destroy_source(&pc->sctp_start_source);
   /* Top down: SCTP may still hand a packet to DTLS while it goes. */
   g_clear_pointer(&pc->sctp, actr_sctp_free);
   g_clear_pointer(&pc->dtls, actr_dtls_free);

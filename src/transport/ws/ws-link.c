@@ -466,6 +466,14 @@ early_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashT
   guint32 missing_key = 0;
   static const char body[] = "unauthorized\n";
 
+  if (server->config.metrics != NULL && strcmp(path, "/metrics") == 0 &&
+      strcmp(soup_server_message_get_method(msg), "GET") == 0) {
+    char *text = server->config.metrics(server, server->user_data);
+    soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+    soup_server_message_set_response(msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE, text,
+                                     strlen(text));
+    return;
+  }
   if (authenticate(server, msg, &why, &key_missing, &missing_key))
     return;
   GSocketAddress *remote = soup_server_message_get_remote_address(msg);

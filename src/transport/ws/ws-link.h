@@ -100,6 +100,9 @@ typedef void (*ActrWsServerMessageFunc)(ActrWsServer *server, ActrWsLink *link, 
 /* An upgrade was refused because key @key_id is not in the key cache. */
 typedef void (*ActrWsKeyMissFunc)(ActrWsServer *server, guint32 key_id, gpointer user_data);
 
+/* The body of GET /metrics (Prometheus text format, transfer full). */
+typedef char *(*ActrWsMetricsFunc)(ActrWsServer *server, gpointer user_data);
+
 /* ---- Server --------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -108,6 +111,7 @@ typedef struct {
   ActrWsServerMessageFunc on_message;
   ActrWsLinkClosedFunc on_closed; /* nullable: a server link closed */
   ActrWsKeyMissFunc on_key_miss;  /* nullable */
+  ActrWsMetricsFunc metrics;      /* nullable: GET /metrics is answered, unauthenticated */
   gsize max_frame;                /* 0 = ACTR_WS_LINK_DEFAULT_MAX_FRAME */
 } ActrWsServerConfig;
 

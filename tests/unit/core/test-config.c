@@ -135,6 +135,9 @@ test_defaults(void)
   g_assert_nonnull(config->webrtc.public_ips);
   g_assert_null(config->webrtc.public_ips[0]);
   g_assert_false(config->webrtc.force_relay);
+  g_assert_true(config->webrtc.enabled);
+  g_assert_nonnull(config->webrtc.host_addresses);
+  g_assert_null(config->webrtc.host_addresses[0]);
   g_assert_false(config->webrtc.has_port_range);
   g_assert_cmpuint(config->webrtc.ice_host_acceptance_min_wait_ms, ==, 0);
   g_assert_cmpuint(config->webrtc.ice_srflx_acceptance_min_wait_ms, ==, 20);
@@ -186,6 +189,8 @@ test_every_key(void)
       "stun_urls = [\"stun:stun.example:3478\", \"stuns:s2.example\"]\n"
       "turn_urls = [\"turn:turn.example:3478?transport=udp\", \"turns:t2.example\"]\n"
       "force_relay = true\n"
+      "enabled = false\n"
+      "host_addresses = [\"127.0.0.1\", \"10.0.0.2\"]\n"
       "port_range_start = 50000\n"
       "port_range_end = 50100\n"
       "public_ips = [\"203.0.113.7\", \"2001:db8::1\"]\n"
@@ -235,6 +240,10 @@ test_every_key(void)
   g_assert_cmpuint(g_strv_length(config->webrtc.turn_urls), ==, 2);
   g_assert_cmpstr(config->webrtc.turn_urls[0], ==, "turn:turn.example:3478?transport=udp");
   g_assert_true(config->webrtc.force_relay);
+  g_assert_false(config->webrtc.enabled);
+  g_assert_cmpstr(config->webrtc.host_addresses[0], ==, "127.0.0.1");
+  g_assert_cmpstr(config->webrtc.host_addresses[1], ==, "10.0.0.2");
+  g_assert_null(config->webrtc.host_addresses[2]);
   g_assert_true(config->webrtc.has_port_range);
   g_assert_cmpuint(config->webrtc.port_range_start, ==, 50000);
   g_assert_cmpuint(config->webrtc.port_range_end, ==, 50100);
@@ -253,7 +262,7 @@ test_every_key(void)
   g_assert_cmpstr(config->observability.tracing_service_name, ==, "echo-svc");
   g_assert_cmpstr(config->hyper.data_dir, ==, "/srv/actr");
   g_assert_cmpstr(config->hyper.storage_path_template, ==, "{data_dir}/{realm_id}/{actr_name}");
-  g_assert_cmpuint(config->hyper.storage_path_template_line, ==, 41);
+  g_assert_cmpuint(config->hyper.storage_path_template_line, ==, 43);
   g_assert_cmpuint(config->hyper.mailbox_backpressure_threshold, ==, 10);
   g_assert_cmpint(config->trust_source, ==, ACTR_TRUST_SOURCE_HYPER);
   g_assert_cmpint(config->trust[0].kind, ==, ACTR_TRUST_REGISTRY);
@@ -427,6 +436,8 @@ test_ranges_and_values(void)
                  "[webrtc] turn_urls[0]: must start with \"turn:\" or \"turns:\"");
   assert_invalid(BASE "[webrtc]\npublic_ips = [\"example.com\"]\n", l,
                  "[webrtc] public_ips[0]: must be an IPv4 or IPv6 address");
+  assert_invalid(BASE "[webrtc]\nhost_addresses = [\"127.0.0.1\", \"::1\"]\n", l,
+                 "[webrtc] host_addresses[1]: must be an IPv4 address");
   assert_invalid(BASE "[webrtc]\npublic_ips = [\"\"]\n", l,
                  "[webrtc] public_ips[0]: must not be empty");
   assert_invalid(BASE "[webrtc]\nice_relay_acceptance_min_wait = -5\n", l,
