@@ -59,6 +59,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "bench-child.h"
 #include "bench-util.h"
 #include "actr-id.h"
 #include "codec.h"
@@ -68,14 +69,11 @@
 #define TARGET_RELAY_PER_SEC    50000.0
 #define TARGET_MB_PER_1000      30.0
 
-#define READY_PREFIX     "actrd listening on http://127.0.0.1:"
-#define READY_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS  10000
-#define NODE_TYPE        "bench:node:1.0.0"
-#define NODE_REALM       1
-#define ICE_CANDIDATE    "candidate:842163049 1 udp 1677729535 192.0.2.10 50000 typ srflx"
-#define LOG_TAIL_BYTES   8192
-#define FD_RESERVE       64 /* descriptors kept for everything but the sockets */
+#define READY_PREFIX  "actrd listening on http://127.0.0.1:"
+#define NODE_TYPE     "bench:node:1.0.0"
+#define NODE_REALM    1
+#define ICE_CANDIDATE "candidate:842163049 1 udp 1677729535 192.0.2.10 50000 typ srflx"
+#define FD_RESERVE    64 /* descriptors kept for everything but the sockets */
 /* Setting up phases 2 and 3 (registering nodes, WebSocket handshakes) is not
  * measured: it keeps fewer connection attempts in flight than actrd's listen
  * backlog (GSocket's default, 10), whose overflow stalls handshakes for
@@ -112,7 +110,6 @@ static char *opt_actrd = NULL;
 static gboolean opt_deflate = FALSE;
 
 static gboolean start_failed; /* actrd did not start: skip the other phases */
-static gboolean progress_on;  /* stderr is a terminal */
 
 /* ---- waiting and progress ----------------------------------------------------------------- */
 
@@ -146,7 +143,7 @@ progress_start(Progress *p, ProgressFunc func, gpointer data)
 {
   p->func = func;
   p->data = data;
-  p->source = progress_on ? g_timeout_add(250, progress_tick, p) : 0;
+  p->source = bench_progress_on ? g_timeout_add(250, progress_tick, p) : 0;
 }
 
 static void
@@ -168,99 +165,25 @@ elapsed_s(gint64 since_us)
 /* ---- the actrd process ---------------------------------------------------------------------- */
 
 typedef struct {
-  GSubprocess *proc;
-  GCancellable *cancel; /* for the wait below */
-  char *dir;            /* data dir, holds actrd.toml and actrd.stderr too */
-  char *log_path;
-  char *http_url; /* "http://127.0.0.1:PORT" */
-  char *ws_url;   /* "ws://127.0.0.1:PORT" */
-  char *pid;      /* for messages once the process is gone */
-  gboolean stopping, exited, log_shown;
-  int wait_status;
+  BenchChild *child; /* stderr in DIR/actrd.stderr */
+  char *dir;         /* data dir, holds actrd.toml and actrd.stderr too */
+  char *http_url;    /* "http://127.0.0.1:PORT" */
+  char *ws_url;      /* "ws://127.0.0.1:PORT" */
 } Actrd;
 
-/* Prints (once) what actrd wrote on stderr. */
-static void
-actrd_print_log(Actrd *d)
-{
-  g_autofree char *text = NULL;
-  gsize len = 0;
-
-  if (d->log_shown)
-    return;
-  d->log_shown = TRUE;
-  if (!g_file_get_contents(d->log_path, &text, &len, NULL) || len == 0)
-    return;
-  fprintf(
-      stderr, "bench-actrd: actrd's stderr%s:\n%s%s", len > LOG_TAIL_BYTES ? " (last 8 KiB)" : "",
-      len > LOG_TAIL_BYTES ? text + len - LOG_TAIL_BYTES : text, text[len - 1] == '\n' ? "" : "\n");
-}
-
-static void
-actrd_exited(GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  Actrd *d;
-
-  if (!g_subprocess_wait_finish(G_SUBPROCESS(source), result, &error) &&
-      g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* @data may be gone */
-  d = data;
-  d->exited = TRUE;
-  d->wait_status = g_subprocess_get_status(d->proc);
-  if (!d->stopping) {
-    g_autofree char *how = bench_wait_status_text(d->wait_status);
-
-    fprintf(stderr, "\nbench-actrd: actrd (pid %s) exited unexpectedly (%s)\n", d->pid, how);
-    actrd_print_log(d);
-    bench_aborted = TRUE;
-  }
-}
-
-static gboolean
-actrd_is_exited(gpointer data)
-{
-  return ((Actrd *)data)->exited;
-}
-
-/* SIGTERM, wait (SIGKILL after STOP_TIMEOUT_MS), report an unclean exit,
- * remove the data directory.  NULL-safe. */
+/* SIGTERM, wait (SIGKILL after BENCH_STOP_TIMEOUT_MS), report an unclean
+ * exit, remove the data directory.  NULL-safe. */
 static void
 actrd_stop(Actrd *d)
 {
   if (d == NULL)
     return;
-  d->stopping = TRUE;
-  if (d->proc != NULL && !d->exited) {
-    gboolean was_aborted = bench_aborted;
-
-    bench_aborted = FALSE; /* wait even after Ctrl-C */
-    g_subprocess_send_signal(d->proc, SIGTERM);
-    if (!bench_wait_for(actrd_is_exited, d, STOP_TIMEOUT_MS)) {
-      fprintf(stderr, "bench-actrd: actrd did not exit within %d s of SIGTERM; killing it\n",
-              STOP_TIMEOUT_MS / 1000);
-      g_subprocess_force_exit(d->proc);
-      bench_wait_for(actrd_is_exited, d, STOP_TIMEOUT_MS);
-    }
-    bench_aborted = was_aborted || bench_aborted;
-    if (d->exited && !(WIFEXITED(d->wait_status) && WEXITSTATUS(d->wait_status) == 0)) {
-      g_autofree char *how = bench_wait_status_text(d->wait_status);
-
-      fprintf(stderr, "bench-actrd: actrd (pid %s) did not exit cleanly (%s)\n", d->pid, how);
-      actrd_print_log(d);
-    }
-  }
-  if (d->cancel != NULL)
-    g_cancellable_cancel(d->cancel); /* the wait, if actrd could not be reaped */
-  g_clear_object(&d->cancel);
-  g_clear_object(&d->proc);
+  bench_child_stop(d->child);
   if (d->dir != NULL)
     bench_remove_tree(d->dir);
   g_free(d->dir);
-  g_free(d->log_path);
   g_free(d->http_url);
   g_free(d->ws_url);
-  g_free(d->pid);
   g_free(d);
 }
 
@@ -271,11 +194,8 @@ actrd_start(const char *path)
 {
   Actrd *d = g_new0(Actrd, 1);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autoptr(GCancellable) read_cancel = g_cancellable_new();
   g_autofree char *toml = NULL;
-  BenchLineRead r = {0};
+  g_autofree char *log_path = NULL;
   guint64 port = 0;
 
   d->dir = g_dir_make_tmp("bench-actrd-XXXXXX", &error);
@@ -285,57 +205,29 @@ actrd_start(const char *path)
     return NULL;
   }
   toml = g_build_filename(d->dir, "actrd.toml", NULL);
-  d->log_path = g_build_filename(d->dir, "actrd.stderr", NULL);
+  log_path = g_build_filename(d->dir, "actrd.stderr", NULL);
   if (!g_file_set_contents(toml, actrd_toml, -1, &error)) {
     fprintf(stderr, "bench-actrd: %s\n", error->message);
     actrd_stop(d);
     return NULL;
   }
-  launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_stderr_file_path(launcher, d->log_path);
-  g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
-  g_subprocess_launcher_set_child_setup(launcher, bench_child_setup, NULL, NULL);
-  d->proc = g_subprocess_launcher_spawn(launcher, &error, path, "serve", "--listen", "127.0.0.1:0",
-                                        "--data-dir", d->dir, "--dev", "--config", toml, NULL);
-  if (d->proc == NULL) {
-    fprintf(stderr, "bench-actrd: cannot start %s: %s\n", path, error->message);
+  {
+    const char *argv[] = {path,   "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                          d->dir, "--dev", "--config", toml,          NULL};
+
+    d->child = bench_child_start("actrd", log_path, READY_PREFIX, argv);
+  }
+  if (d->child == NULL) {
     actrd_stop(d);
     return NULL;
   }
-  d->pid = g_strdup(g_subprocess_get_identifier(d->proc));
-  d->cancel = g_cancellable_new();
-  g_subprocess_wait_async(d->proc, d->cancel, actrd_exited, d);
-
-  out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
-  g_data_input_stream_read_line_async(out, G_PRIORITY_DEFAULT, read_cancel, bench_line_read, &r);
-  d->stopping = TRUE; /* an exit before the ready line is reported below */
-  if (!bench_wait_for(bench_line_is_read, &r, READY_TIMEOUT_MS)) {
-    g_cancellable_cancel(read_cancel);
-    while (!r.done)
-      g_main_context_iteration(NULL, TRUE);
-    if (!bench_aborted)
-      fprintf(stderr, "bench-actrd: %s did not print its ready line within %d s\n", path,
-              READY_TIMEOUT_MS / 1000);
-  } else if (r.line == NULL) {
-    g_autofree char *how = NULL;
-
-    bench_wait_for(actrd_is_exited, d, 2000);
-    how = d->exited ? bench_wait_status_text(d->wait_status) : g_strdup("closed its stdout");
-    fprintf(stderr, "bench-actrd: %s exited before it was ready (%s)%s%s\n", path, how,
-            r.error ? ": " : "", r.error ? r.error->message : "");
-  } else if (!g_str_has_prefix(r.line, READY_PREFIX) ||
-             !g_ascii_string_to_unsigned(g_strchomp(r.line) + strlen(READY_PREFIX), 10, 1, 65535,
-                                         &port, NULL)) {
-    fprintf(stderr, "bench-actrd: unexpected ready line from %s: '%s'\n", path, r.line);
-  }
-  g_clear_error(&r.error);
-  g_free(r.line);
-  if (port == 0) {
-    actrd_print_log(d);
+  if (!g_ascii_string_to_unsigned(d->child->ready, 10, 1, 65535, &port, NULL)) {
+    fprintf(stderr, "bench-actrd: unexpected ready line from %s: '%s%s'\n", path, READY_PREFIX,
+            d->child->ready);
+    bench_child_print_log(d->child);
     actrd_stop(d);
     return NULL;
   }
-  d->stopping = FALSE;
   d->http_url = g_strdup_printf("http://127.0.0.1:%u", (guint)port);
   d->ws_url = g_strdup_printf("ws://127.0.0.1:%u", (guint)port);
   return d;
@@ -349,35 +241,13 @@ actrd_rss_kb(const Actrd *d)
   g_autofree char *text = NULL;
   const char *line;
 
-  if (d->proc == NULL || g_subprocess_get_identifier(d->proc) == NULL)
+  if (d->child->exited)
     return -1;
-  path = g_strdup_printf("/proc/%s/status", g_subprocess_get_identifier(d->proc));
+  path = g_strdup_printf("/proc/%s/status", d->child->pid);
   if (!g_file_get_contents(path, &text, NULL, NULL))
     return -1;
   line = strstr(text, "\nVmRSS:");
   return line != NULL ? g_ascii_strtoll(line + strlen("\nVmRSS:"), NULL, 10) : -1;
-}
-
-/* CPU seconds (user + system) used so far by actrd, or -1. */
-static double
-actrd_cpu_s(const Actrd *d)
-{
-  g_autofree char *path = NULL;
-  g_autofree char *text = NULL;
-  g_auto(GStrv) fields = NULL;
-  const char *after;
-
-  if (d->proc == NULL || g_subprocess_get_identifier(d->proc) == NULL)
-    return -1;
-  path = g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(d->proc));
-  if (!g_file_get_contents(path, &text, NULL, NULL) || (after = strrchr(text, ')')) == NULL)
-    return -1;
-  /* After "pid (comm)": state is field 3, utime 14, stime 15. */
-  fields = g_strsplit(after + 2, " ", 14);
-  if (g_strv_length(fields) < 14)
-    return -1;
-  return (g_ascii_strtod(fields[11], NULL) + g_ascii_strtod(fields[12], NULL)) /
-         (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Where the CPU went during a measured interval. */
@@ -388,14 +258,14 @@ typedef struct {
 static void
 cpu_begin(CpuUse *c, const Actrd *d)
 {
-  c->actrd0 = actrd_cpu_s(d);
+  c->actrd0 = bench_child_cpu_s(d->child);
   c->self0 = bench_self_cpu_s();
 }
 
 static void
 cpu_end(CpuUse *c, const Actrd *d)
 {
-  c->actrd = actrd_cpu_s(d) - c->actrd0;
+  c->actrd = bench_child_cpu_s(d->child) - c->actrd0;
   c->self = bench_self_cpu_s() - c->self0;
 }
 
@@ -1320,31 +1190,6 @@ raise_fd_limit(void)
                          (unsigned long long)rl.rlim_max);
 }
 
-/* The actrd binary: --actrd, else ../src/actrd/actrd next to this binary in
- * the build tree, else the path Meson compiled in. */
-static char *
-find_actrd(void)
-{
-  g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-
-  if (opt_actrd != NULL)
-    return g_strdup(opt_actrd);
-  if (self != NULL) {
-    g_autofree char *dir = g_path_get_dirname(self);
-    g_autofree char *relative = g_build_filename(dir, "..", "src", "actrd", "actrd", NULL);
-    char *candidate = g_canonicalize_filename(relative, NULL);
-
-    if (g_file_test(candidate, G_FILE_TEST_IS_EXECUTABLE))
-      return candidate;
-    g_free(candidate);
-  }
-#ifdef ACTRD_PATH
-  return g_strdup(ACTRD_PATH);
-#else
-  return NULL;
-#endif
-}
-
 static void
 print_row(const char *metric, const Result *r, const char *unit, double target,
           gboolean higher_is_better, const char *target_text)
@@ -1383,10 +1228,9 @@ main(int argc, char **argv)
   };
   g_autoptr(GOptionContext) context = g_option_context_new("— benchmark the actrd server");
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *fd_text = NULL;
   Result reg = {0}, relay = {0}, mem = {0};
-  guint sigint, sigterm;
+  BenchSignals signals;
   int status;
 
   g_option_context_add_main_entries(context, entries, NULL);
@@ -1403,19 +1247,17 @@ main(int argc, char **argv)
                     "--window, --nodes at least 1\n");
     return 2;
   }
-  path = find_actrd();
-  g_free(opt_actrd);
-  opt_actrd = g_steal_pointer(&path);
+  /* --actrd, else ../src/actrd/actrd next to this binary in the build tree,
+   * else the path Meson compiled in. */
+  bench_resolve_build_file(&opt_actrd, "../src/actrd/actrd", ACTRD_PATH);
   if (opt_actrd == NULL || !g_file_test(opt_actrd, G_FILE_TEST_IS_EXECUTABLE)) {
     fprintf(stderr, "bench-actrd: no actrd binary at %s (build it, or pass --actrd PATH)\n",
             opt_actrd ? opt_actrd : "(unknown)");
     g_free(opt_actrd);
     return 1;
   }
-  progress_on = isatty(STDERR_FILENO);
   fd_text = raise_fd_limit();
-  sigint = g_unix_signal_add(SIGINT, bench_on_signal, NULL);
-  sigterm = g_unix_signal_add(SIGTERM, bench_on_signal, NULL);
+  bench_signals_add(&signals);
 
   if (!bench_aborted && !start_failed)
     phase_register(&reg);
@@ -1441,8 +1283,7 @@ main(int argc, char **argv)
   printf("  %s\n", fd_text);
 
   status = bench_aborted ? 130 : (reg.ok && relay.ok && mem.ok ? 0 : 1);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
+  bench_signals_remove(&signals);
   result_clear(&reg);
   result_clear(&relay);
   result_clear(&mem);

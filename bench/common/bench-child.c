@@ -23,22 +23,28 @@ child_clear(gpointer data)
   g_free(c->ready);
 }
 
-/* Prints (once) the end of what the child wrote on stderr. */
 void
-bench_child_print_log(BenchChild *c)
+bench_print_log(const char *name, const char *log_path)
 {
   g_autofree char *text = NULL;
   gsize len = 0;
 
-  if (c->log_shown)
+  if (log_path == NULL || !g_file_get_contents(log_path, &text, &len, NULL) || len == 0)
     return;
-  c->log_shown = TRUE;
-  if (!g_file_get_contents(c->log_path, &text, &len, NULL) || len == 0)
-    return;
-  fprintf(stderr, "%s: %s's stderr%s:\n%s%s", g_get_prgname(), c->name,
+  fprintf(stderr, "%s: %s's stderr%s:\n%s%s", g_get_prgname(), name,
           len > LOG_TAIL_BYTES ? " (last 4 KiB)" : "",
           len > LOG_TAIL_BYTES ? text + len - LOG_TAIL_BYTES : text,
           text[len - 1] == '\n' ? "" : "\n");
+}
+
+/* Prints (once) the end of what the child wrote on stderr. */
+void
+bench_child_print_log(BenchChild *c)
+{
+  if (c->log_shown)
+    return;
+  c->log_shown = TRUE;
+  bench_print_log(c->name, c->log_path);
 }
 
 static void
@@ -244,4 +250,12 @@ bench_find_build_file(const char *override, const char *relative, const char *fa
     g_free(candidate);
   }
   return g_strdup(fallback);
+}
+void
+bench_resolve_build_file(char **path, const char *relative, const char *fallback)
+{
+  char *found = bench_find_build_file(*path, relative, fallback);
+
+  g_free(*path);
+  *path = found;
 }

@@ -41,6 +41,10 @@ void bench_child_stop(BenchChild *c);
 /* Prints (once) the end of what the child wrote on stderr. */
 void bench_child_print_log(BenchChild *c);
 
+/* Prints the end (4 KiB) of the log file @log_path (nullable) of the
+ * process @name, when there is one. */
+void bench_print_log(const char *name, const char *log_path);
+
 /* CPU seconds (user + system) used so far by @c, or -1. */
 double bench_child_cpu_s(const BenchChild *c);
 
@@ -48,6 +52,10 @@ double bench_child_cpu_s(const BenchChild *c);
  * directory of this binary, else @fallback (the path Meson compiled in).
  * Transfer full. */
 char *bench_find_build_file(const char *override, const char *relative, const char *fallback);
+
+/* bench_find_build_file() in place: *@path (an option's value, nullable)
+ * becomes the file to use. */
+void bench_resolve_build_file(char **path, const char *relative, const char *fallback);
 
 G_END_DECLS
 

@@ -42,6 +42,27 @@ bench_toml_quote(const char *s)
   return g_string_free(out, FALSE);
 }
 
+GBytes *
+bench_echo_payload(gsize size)
+{
+  guint8 *data = g_malloc(size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8)('a' + i % 26);
+  return g_bytes_new_take(data, size);
+}
+
+gboolean
+bench_rig_binaries_ok(const char *actrd, const char *actr, const char *workload)
+{
+  if (g_file_test(actrd, G_FILE_TEST_IS_EXECUTABLE) &&
+      g_file_test(actr, G_FILE_TEST_IS_EXECUTABLE) && g_file_test(workload, G_FILE_TEST_EXISTS))
+    return TRUE;
+  fprintf(stderr, "%s: missing %s, %s or %s (build them, or pass --actrd, --actr, --workload)\n",
+          g_get_prgname(), actrd, actr, workload);
+  return FALSE;
+}
+
 /* The part of actr.toml both nodes share: WebRTC on loopback only, or off
  * (transfer full). */
 static char *
@@ -169,10 +190,7 @@ static void
 errors_add(BenchErrors *e, char *message /* transfer full */)
 {
   e->errors++;
-  if (e->first == NULL)
-    e->first = message;
-  else
-    g_free(message);
+  bench_keep_first(&e->first, message);
 }
 
 /* Checks one call's outcome; TRUE when @reply is the echo of @payload. */

@@ -50,6 +50,15 @@ typedef struct {
 /* @s as a TOML basic string, quotes included (transfer full). */
 char *bench_toml_quote(const char *s);
 
+/* The payload of every echo call: @size bytes of printable text (transfer
+ * full). */
+GBytes *bench_echo_payload(gsize size);
+
+/* TRUE when the rig's binaries exist (actrd and actr executable, the
+ * workload present); otherwise says which are missing and how to name
+ * them. */
+gboolean bench_rig_binaries_ok(const char *actrd, const char *actr, const char *workload);
+
 /* Starts actrd, the callee node and the client node, their files in @dir.
  * FALSE (reason printed) on failure; bench_rig_clear() in both cases. */
 gboolean bench_rig_init(BenchRig *rig, const char *dir, GBytes *payload,

@@ -1,6 +1,8 @@
 /* actr benchmarks — shared helpers.  See bench-util.h. */
 #include "bench-util.h"
 
+#include <errno.h>
+#include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PROGRESS_INTERVAL_NS (250 * G_GINT64_CONSTANT(1000000))
 
@@ -44,6 +47,65 @@ bench_on_signal(gpointer data)
     fprintf(stderr, "\n%s: interrupted, cleaning up\n", g_get_prgname());
   bench_aborted = TRUE;
   return G_SOURCE_CONTINUE;
+}
+
+gboolean
+bench_quit_loop(gpointer loop)
+{
+  g_main_loop_quit(loop);
+  return G_SOURCE_REMOVE;
+}
+
+void
+bench_signals_add(BenchSignals *s)
+{
+  bench_progress_on = isatty(STDERR_FILENO);
+  s->sigint = g_unix_signal_add(SIGINT, bench_on_signal, NULL);
+  s->sigterm = g_unix_signal_add(SIGTERM, bench_on_signal, NULL);
+}
+
+void
+bench_signals_remove(BenchSignals *s)
+{
+  g_clear_handle_id(&s->sigint, g_source_remove);
+  g_clear_handle_id(&s->sigterm, g_source_remove);
+}
+
+void
+bench_loopback_only(void)
+{
+  g_setenv("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
+  g_setenv("no_proxy", "*", FALSE);
+}
+
+gboolean
+bench_dir_init(char **dir, char **tmp)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (*dir == NULL) {
+    g_autofree char *template = g_strdup_printf("%s-XXXXXX", g_get_prgname());
+
+    *dir = *tmp = g_dir_make_tmp(template, &error);
+    if (*tmp == NULL) {
+      fprintf(stderr, "%s: cannot create a temporary directory: %s\n", g_get_prgname(),
+              error->message);
+      return FALSE;
+    }
+  } else if (g_mkdir_with_parents(*dir, 0700) != 0) {
+    fprintf(stderr, "%s: cannot create %s: %s\n", g_get_prgname(), *dir, g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+bench_keep_first(char **first, char *message)
+{
+  if (*first == NULL)
+    *first = message;
+  else
+    g_free(message);
 }
 
 void

@@ -27,6 +27,36 @@ gboolean bench_wait_for(BenchDoneFunc done, gpointer data, guint timeout_ms);
  * and says so once, prefixed with the program name. */
 gboolean bench_on_signal(gpointer data);
 
+/* A g_unix_signal_add() handler that quits the GMainLoop @loop (a child
+ * process serving until SIGTERM/SIGINT). */
+gboolean bench_quit_loop(gpointer loop);
+
+/* The SIGINT and SIGTERM handlers (bench_on_signal) of a benchmark run:
+ * bench_signals_add() installs them and sets bench_progress_on when stderr
+ * is a terminal; bench_signals_remove() removes them. */
+typedef struct {
+  guint sigint, sigterm;
+} BenchSignals;
+
+void bench_signals_add(BenchSignals *s);
+void bench_signals_remove(BenchSignals *s);
+
+/* Loopback only: never consult a system proxy (as the test suite; GIO's
+ * libproxy module costs a thread per lookup and breaks under ASan).  Call
+ * before any GIO use; the children inherit it. */
+void bench_loopback_only(void);
+
+/* The directory for every file of the run: *@dir (--dir, made with its
+ * parents) or, when *@dir is NULL, a new PROGRAM-XXXXXX in $TMPDIR or
+ * /tmp, stored in *@dir and in *@tmp (transfer full: the caller removes
+ * it with bench_remove_tree() and frees it).  FALSE (reason printed) on
+ * failure. */
+gboolean bench_dir_init(char **dir, char **tmp);
+
+/* Keeps the first failure of a phase: *@first = @message (transfer full,
+ * nullable) when *@first is NULL, else frees @message. */
+void bench_keep_first(char **first, char *message);
+
 /* GSubprocess child setup: the child dies with the benchmark. */
 void bench_child_setup(gpointer data);
 

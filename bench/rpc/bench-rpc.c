@@ -118,17 +118,6 @@ static gboolean opt_webrtc = FALSE;
 
 /* ---- the message ---------------------------------------------------------------------------- */
 
-/* The payload of every echo call: --payload bytes of printable text. */
-static GBytes *
-make_payload(void)
-{
-  guint8 *data = g_malloc((gsize)opt_payload);
-
-  for (gint i = 0; i < opt_payload; i++)
-    data[i] = (guint8)('a' + i % 26);
-  return g_bytes_new_take(data, (gsize)opt_payload);
-}
-
 /* The frame a node sends for one echo call: header + RpcEnvelope with
  * every field the node sets on a request.  Baseline A sends messages of
  * exactly this size (transfer full). */
@@ -178,13 +167,6 @@ pong_connected(SoupServer *server, SoupServerMessage *msg, const char *path,
   g_signal_connect(ws, "closed", G_CALLBACK(pong_closed), NULL);
 }
 
-static gboolean
-pong_quit(gpointer data)
-{
-  g_main_loop_quit(data);
-  return G_SOURCE_REMOVE;
-}
-
 /* Serves until SIGTERM/SIGINT; prints "pong listening on PORT". */
 static int
 pong_server_main(void)
@@ -216,8 +198,8 @@ pong_server_main(void)
   }
   printf(PONG_READY "%u\n", port);
   fflush(stdout);
-  g_unix_signal_add(SIGTERM, pong_quit, loop);
-  g_unix_signal_add(SIGINT, pong_quit, loop);
+  g_unix_signal_add(SIGTERM, bench_quit_loop, loop);
+  g_unix_signal_add(SIGINT, bench_quit_loop, loop);
   g_main_loop_run(loop);
   soup_server_disconnect(server);
   return 0;
@@ -242,10 +224,7 @@ typedef struct {
 static void
 pingpong_fail(PingPong *pp, char *message /* transfer full */)
 {
-  if (pp->error == NULL)
-    pp->error = message;
-  else
-    g_free(message);
+  bench_keep_first(&pp->error, message);
 }
 
 static void
@@ -447,12 +426,7 @@ typedef struct {
 static void
 report_note_error(Report *rep, char *message /* transfer full */)
 {
-  if (message == NULL)
-    return;
-  if (rep->first_error == NULL)
-    rep->first_error = message;
-  else
-    g_free(message);
+  bench_keep_first(&rep->first_error, message);
 }
 
 static GArray *
@@ -686,7 +660,7 @@ main(int argc, char **argv)
   BenchRigOptions rig_options = {0};
   Report rep = {0};
   gboolean ok = FALSE, have_rig = FALSE;
-  guint sigint, sigterm;
+  BenchSignals signals;
   int status;
 
   g_option_context_add_main_entries(context, entries, NULL);
@@ -699,11 +673,7 @@ main(int argc, char **argv)
     fprintf(stderr, "bench-rpc: %s\n", error->message);
     return 2;
   }
-  /* Loopback only: never consult a system proxy (as the test suite; GIO's
-   * libproxy module costs a thread per lookup and breaks under ASan).  Set
-   * before any GIO use; the children inherit it. */
-  g_setenv("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
-  g_setenv("no_proxy", "*", FALSE);
+  bench_loopback_only();
   if (opt_pong_server)
     return pong_server_main();
   if (opt_iterations < 1 || opt_warmup < 0 || opt_repeat < 1 || !(opt_seconds > 0) ||
@@ -712,45 +682,16 @@ main(int argc, char **argv)
                     "--warmup and --payload at least 0, --seconds in (0, 3600]\n");
     return 2;
   }
-  {
-    char *path;
-
-    path = bench_find_build_file(opt_actrd, "../src/actrd/actrd", ACTRD_PATH);
-    g_free(opt_actrd);
-    opt_actrd = path;
-    path = bench_find_build_file(opt_actr, "../src/cli/actr", ACTR_PATH);
-    g_free(opt_actr);
-    opt_actr = path;
-    path = bench_find_build_file(opt_workload, "../examples/libecho.so", ECHO_WORKLOAD_PATH);
-    g_free(opt_workload);
-    opt_workload = path;
-  }
-  if (!opt_baselines_only) {
-    if (!g_file_test(opt_actrd, G_FILE_TEST_IS_EXECUTABLE) ||
-        !g_file_test(opt_actr, G_FILE_TEST_IS_EXECUTABLE) ||
-        !g_file_test(opt_workload, G_FILE_TEST_EXISTS)) {
-      fprintf(stderr,
-              "bench-rpc: missing %s, %s or %s (build them, or pass --actrd, --actr, "
-              "--workload)\n",
-              opt_actrd, opt_actr, opt_workload);
-      return 1;
-    }
-  }
-  if (opt_dir == NULL) {
-    opt_dir = tmp = g_dir_make_tmp("bench-rpc-XXXXXX", &error);
-    if (tmp == NULL) {
-      fprintf(stderr, "bench-rpc: cannot create a temporary directory: %s\n", error->message);
-      return 1;
-    }
-  } else if (g_mkdir_with_parents(opt_dir, 0700) != 0) {
-    fprintf(stderr, "bench-rpc: cannot create %s: %s\n", opt_dir, g_strerror(errno));
+  bench_resolve_build_file(&opt_actrd, "../src/actrd/actrd", ACTRD_PATH);
+  bench_resolve_build_file(&opt_actr, "../src/cli/actr", ACTR_PATH);
+  bench_resolve_build_file(&opt_workload, "../examples/libecho.so", ECHO_WORKLOAD_PATH);
+  if (!opt_baselines_only && !bench_rig_binaries_ok(opt_actrd, opt_actr, opt_workload))
     return 1;
-  }
-  bench_progress_on = isatty(STDERR_FILENO);
-  sigint = g_unix_signal_add(SIGINT, bench_on_signal, NULL);
-  sigterm = g_unix_signal_add(SIGTERM, bench_on_signal, NULL);
+  if (!bench_dir_init(&opt_dir, &tmp))
+    return 1;
+  bench_signals_add(&signals);
 
-  payload = make_payload();
+  payload = bench_echo_payload((gsize)opt_payload);
   frame = make_echo_frame(payload, &envelope_len);
   rep.runs = (guint)opt_repeat;
   for (guint k = 0; k < N_FIGURES; k++)
@@ -790,8 +731,7 @@ out:
   for (guint k = 0; k < N_FIGURES; k++)
     g_free(rep.v[k]);
   g_free(rep.first_error);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
+  bench_signals_remove(&signals);
   if (tmp != NULL)
     bench_remove_tree(tmp);
   g_free(opt_actrd);

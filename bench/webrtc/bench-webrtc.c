@@ -228,13 +228,6 @@ peer_read_next(PeerSide *p)
   g_data_input_stream_read_line_async(p->in, G_PRIORITY_DEFAULT, NULL, peer_line, p);
 }
 
-static gboolean
-peer_quit(gpointer data)
-{
-  g_main_loop_quit(data);
-  return G_SOURCE_REMOVE;
-}
-
 /* Answers offers from stdin until stdin closes or SIGTERM. */
 static int
 peer_main(void)
@@ -251,8 +244,8 @@ peer_main(void)
   p.loop = g_main_loop_new(NULL, FALSE);
   p.out = g_unix_output_stream_new(STDOUT_FILENO, FALSE);
   p.in = g_data_input_stream_new(in);
-  g_unix_signal_add(SIGTERM, peer_quit, p.loop);
-  g_unix_signal_add(SIGINT, peer_quit, p.loop);
+  g_unix_signal_add(SIGTERM, bench_quit_loop, p.loop);
+  g_unix_signal_add(SIGINT, bench_quit_loop, p.loop);
   write_line(p.out, PEER_READY, NULL);
   peer_read_next(&p);
   g_main_loop_run(p.loop);
@@ -280,17 +273,6 @@ typedef struct {
   void (*on_line)(gpointer data, const char *verb, const char *arg);
   gpointer data;
 } Remote;
-
-static void
-remote_print_log(Remote *r)
-{
-  g_autofree char *text = NULL;
-  gsize len = 0;
-
-  if (r->log_path != NULL && g_file_get_contents(r->log_path, &text, &len, NULL) && len > 0)
-    fprintf(stderr, "bench-webrtc: %s's stderr%s:\n%s\n", r->name,
-            len > 4096 ? " (last 4 KiB)" : "", len > 4096 ? text + len - 4096 : text);
-}
 
 static void remote_read_next(Remote *r);
 
@@ -407,7 +389,7 @@ remote_start(const char *name, const char *const *argv, const char *log_path)
   if (!bench_wait_for(remote_is_ready, r, BENCH_START_TIMEOUT_MS) || !r->ready) {
     if (!bench_aborted)
       fprintf(stderr, "bench-webrtc: the %s did not start\n", name);
-    remote_print_log(r);
+    bench_print_log(r->name, r->log_path);
     remote_free(r);
     return NULL;
   }
@@ -445,10 +427,7 @@ typedef struct {
 static void
 conn_fail(Conn *c, char *message /* transfer full */)
 {
-  if (c->error == NULL)
-    c->error = message;
-  else
-    g_free(message);
+  bench_keep_first(&c->error, message);
 }
 
 static void
@@ -622,6 +601,18 @@ conn_open(Conn *c, ActrDtlsCert *cert, double *setup_ms)
   return TRUE;
 }
 
+/* Back to idle after a ping-pong or flood phase; @unfinished: it timed
+ * out, for the reason @timeout_error.  TRUE when the phase succeeded. */
+static gboolean
+conn_phase_end(Conn *c, gboolean unfinished, const char *timeout_error)
+{
+  c->mode = MODE_IDLE;
+  c->samples = NULL;
+  if (unfinished && c->error == NULL)
+    conn_fail(c, g_strdup(timeout_error));
+  return c->error == NULL && !bench_aborted;
+}
+
 static gboolean
 pingpong_done(gpointer data)
 {
@@ -640,11 +631,7 @@ conn_pingpong(Conn *c, guint n, GArray *samples)
   c->sent_ns = bench_now_ns();
   actr_pc_send(c->pc, ACTR_LANE_RPC_RELIABLE, c->msg, (gsize)opt_size);
   bench_wait_for(pingpong_done, c, PHASE_TIMEOUT_MS);
-  c->mode = MODE_IDLE;
-  c->samples = NULL;
-  if (c->remaining > 0 && c->error == NULL)
-    conn_fail(c, g_strdup("ping-pong: no answer within 60 s"));
-  return c->error == NULL && !bench_aborted;
+  return conn_phase_end(c, c->remaining > 0, "ping-pong: no answer within 60 s");
 }
 
 static gboolean
@@ -669,12 +656,8 @@ conn_flood(Conn *c, guint k, double seconds, GArray *samples, double *per_s)
   for (guint i = 0; i < k; i++)
     conn_send_stamped(c);
   bench_wait_for(flood_done, c, PHASE_TIMEOUT_MS);
-  c->mode = MODE_IDLE;
-  c->samples = NULL;
-  if (c->inflight > 0 && c->error == NULL)
-    conn_fail(c, g_strdup("in flight: replies missing 60 s after the start"));
   *per_s = (double)c->replies / seconds;
-  return c->error == NULL && !bench_aborted;
+  return conn_phase_end(c, c->inflight > 0, "in flight: replies missing 60 s after the start");
 }
 
 static void
@@ -1061,7 +1044,7 @@ raw_c(Report *rep, ActrDtlsCert *cert)
 out:
   if (c.error != NULL && !bench_aborted) {
     fprintf(stderr, "\nbench-webrtc: raw C<->C: %s\n", c.error);
-    remote_print_log(remote);
+    bench_print_log(remote->name, remote->log_path);
   }
   conn_clear(&c);
   remote_free(remote);
@@ -1095,7 +1078,7 @@ raw_c_aiortc(Report *rep, ActrDtlsCert *cert)
                rep->c_aio_setup_ms, rep->c_aio_rtt_p50, rep->c_aio_mbps);
   else if (!bench_aborted) {
     fprintf(stderr, "\nbench-webrtc: C<->aiortc: %s\n", c.error ? c.error : "failed");
-    remote_print_log(remote);
+    bench_print_log(remote->name, remote->log_path);
   }
   conn_clear(&c);
   remote_free(remote);
@@ -1372,7 +1355,7 @@ main(int argc, char **argv)
   g_autoptr(GBytes) payload = NULL;
   g_autofree char *tmp = NULL;
   Report rep = {0};
-  guint sigint, sigterm;
+  BenchSignals signals;
   gboolean ok;
   int status;
 
@@ -1381,8 +1364,7 @@ main(int argc, char **argv)
     fprintf(stderr, "bench-webrtc: %s\n", error->message);
     return 2;
   }
-  g_setenv("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
-  g_setenv("no_proxy", "*", FALSE);
+  bench_loopback_only();
   if (opt_peer)
     return peer_main();
   if (opt_iterations < 1 || opt_warmup < 0 || !(opt_seconds > 0) || opt_inflight < 1 ||
@@ -1392,58 +1374,27 @@ main(int argc, char **argv)
     fprintf(stderr, "bench-webrtc: bad option value (see --help; --size at least 8)\n");
     return 2;
   }
-  {
-    char *path;
-
-    path = bench_find_build_file(opt_actrd, "../src/actrd/actrd", ACTRD_PATH);
-    g_free(opt_actrd);
-    opt_actrd = path;
-    path = bench_find_build_file(opt_actr, "../src/cli/actr", ACTR_PATH);
-    g_free(opt_actr);
-    opt_actr = path;
-    path = bench_find_build_file(opt_workload, "../examples/libecho.so", ECHO_WORKLOAD_PATH);
-    g_free(opt_workload);
-    opt_workload = path;
-    path = bench_find_build_file(opt_aiortc_script, "bench-webrtc-aiortc.py", AIORTC_SCRIPT_PATH);
-    g_free(opt_aiortc_script);
-    opt_aiortc_script = path;
-    if (opt_python == NULL)
-      opt_python = g_strdup("/usr/bin/python3");
-  }
-  if (opt_dir == NULL) {
-    opt_dir = tmp = g_dir_make_tmp("bench-webrtc-XXXXXX", &error);
-    if (tmp == NULL) {
-      fprintf(stderr, "bench-webrtc: cannot create a temporary directory: %s\n", error->message);
-      return 1;
-    }
-  } else if (g_mkdir_with_parents(opt_dir, 0700) != 0) {
-    fprintf(stderr, "bench-webrtc: cannot create %s: %s\n", opt_dir, g_strerror(errno));
+  bench_resolve_build_file(&opt_actrd, "../src/actrd/actrd", ACTRD_PATH);
+  bench_resolve_build_file(&opt_actr, "../src/cli/actr", ACTR_PATH);
+  bench_resolve_build_file(&opt_workload, "../examples/libecho.so", ECHO_WORKLOAD_PATH);
+  bench_resolve_build_file(&opt_aiortc_script, "bench-webrtc-aiortc.py", AIORTC_SCRIPT_PATH);
+  if (opt_python == NULL)
+    opt_python = g_strdup("/usr/bin/python3");
+  if (!bench_dir_init(&opt_dir, &tmp))
     return 1;
-  }
-  bench_progress_on = isatty(STDERR_FILENO);
-  sigint = g_unix_signal_add(SIGINT, bench_on_signal, NULL);
-  sigterm = g_unix_signal_add(SIGTERM, bench_on_signal, NULL);
+  bench_signals_add(&signals);
 
   cert = actr_dtls_cert_new(&error);
   if (cert == NULL) {
     fprintf(stderr, "bench-webrtc: %s\n", error->message);
     return 1;
   }
-  {
-    guint8 *data = g_malloc((gsize)opt_size);
-
-    for (gint i = 0; i < opt_size; i++)
-      data[i] = (guint8)('a' + i % 26);
-    payload = g_bytes_new_take(data, (gsize)opt_size);
-  }
+  payload = bench_echo_payload((gsize)opt_size);
 
   ok = raw_c(&rep, cert) && !bench_aborted;
   ok = ok && sqlite_baseline(&rep) && !bench_aborted;
   if (ok && !opt_no_nodes) {
-    if (!g_file_test(opt_actrd, G_FILE_TEST_IS_EXECUTABLE) ||
-        !g_file_test(opt_actr, G_FILE_TEST_IS_EXECUTABLE) ||
-        !g_file_test(opt_workload, G_FILE_TEST_EXISTS)) {
-      fprintf(stderr, "bench-webrtc: missing %s, %s or %s\n", opt_actrd, opt_actr, opt_workload);
+    if (!bench_rig_binaries_ok(opt_actrd, opt_actr, opt_workload)) {
       ok = FALSE;
     } else {
       rep.nodes_run = TRUE;
@@ -1477,8 +1428,7 @@ main(int argc, char **argv)
   g_free(rep.rtc.callee_id);
   g_free(rep.ws.why);
   g_free(rep.ws.callee_id);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
+  bench_signals_remove(&signals);
   if (tmp != NULL)
     bench_remove_tree(tmp);
   g_free(opt_actrd);

@@ -1173,6 +1173,17 @@ node_outbound_rtc_connected(ActrNode *node, ActrPeerLink *link)
   flush_waiting(p->waiting);
 }
 
+void
+node_outbound_rtc_denied(ActrNode *node, const char *peer_text, const char *why)
+{
+  Peer *p = g_hash_table_lookup(node->peers, peer_text);
+
+  if (p == NULL)
+    return;
+  p->rtc_pending = FALSE;
+  fail_waiting(p->waiting, ACTR_ERROR_PERMISSION_DENIED, why, FALSE);
+}
+
 /* How long a peer seen gone stays gone: long enough for the calls that were
  * on its connection to fail instead of waiting for a new one (a restarted
  * actrd may briefly not list a live peer, so not longer). */

@@ -71,6 +71,7 @@ typedef enum {
   NODE_RTC_END_SIGNALING_DOWN,
   NODE_RTC_END_BAD_DESCRIPTION,
   NODE_RTC_END_LOCAL_ERROR,
+  NODE_RTC_END_DENIED,
   NODE_RTC_END_COUNT,
 } NodeRtcEnd;
 
@@ -301,6 +302,9 @@ ActrPeerLink *node_outbound_reply_link(ActrNode *node, const char *peer_text);
 void node_outbound_rtc_attach(ActrNode *node, ActrPeerLink *link, const ActrId *peer);
 /* That link is connected: calls waiting for the peer go out on it (I/O). */
 void node_outbound_rtc_connected(ActrNode *node, ActrPeerLink *link);
+/* actrd's ACL forbids reaching @peer_text: its waiting calls fail with
+ * 10004 (I/O). */
+void node_outbound_rtc_denied(ActrNode *node, const char *peer_text, const char *why);
 /* WebRTC to @peer_text could not be set up (@why for logs): fall back to
  * WebSocket direct-connect, or fail the waiting calls (I/O). */
 void node_outbound_rtc_failed(ActrNode *node, const char *peer_text, const char *why);
@@ -319,6 +323,11 @@ void node_webrtc_close_all(ActrNode *node);
 gboolean node_webrtc_connect(ActrNode *node, const char *peer_text);
 /* An ActrRelay from signaling (I/O). */
 void node_webrtc_relay(ActrNode *node, const Signaling__ActrRelay *relay);
+/* actrd answered the envelope @reply_for with an error: TRUE when it was a
+ * session's RoleNegotiation (that session ends; 403 fails its calls with
+ * 10004) (I/O). */
+gboolean node_webrtc_relay_refused(ActrNode *node, const char *reply_for, guint code,
+                                   const char *message);
 /* The network changed: restart ICE on every connection (I/O). */
 void node_webrtc_network_changed(ActrNode *node);
 /* Open WebRTC connections, and how many of them are relayed (I/O). */

@@ -44,6 +44,7 @@ typedef struct {
   gboolean initiator;          /* we asked for the connection */
   gboolean connected;          /* link reached CONNECTED at least once */
   char *exchange_id;           /* offerer: the offer waiting for its answer */
+  char *negotiation_envelope;  /* envelope id of our RoleNegotiation (actrd may refuse it) */
   GPtrArray *early_candidates; /* char *: trickled before an offer arrived */
   guint role_timer;
   guint connect_timer;
@@ -71,6 +72,7 @@ session_free(gpointer data)
   g_ptr_array_unref(s->early_candidates);
   actr_id_clear(&s->peer);
   g_free(s->exchange_id);
+  g_free(s->negotiation_envelope);
   g_free(s->peer_text);
   g_free(s);
 }
@@ -111,14 +113,21 @@ session_timer(RtcSession *s, guint ms, GSourceFunc func)
 /* ---- relays ------------------------------------------------------------------- */
 
 static gboolean
-relay(RtcSession *s, Signaling__ActrRelay *r)
+relay_tracked(RtcSession *s, Signaling__ActrRelay *r, char **envelope_id)
 {
   ActrNode *node = s->node;
-  if (node->signaling == NULL || !actr_signaling_client_send_relay(node->signaling, &s->peer, r)) {
+  if (node->signaling == NULL ||
+      !actr_signaling_client_send_relay(node->signaling, &s->peer, r, envelope_id)) {
     g_debug("webrtc: relay to %s not sent: signaling is down", s->peer_text);
     return FALSE;
   }
   return TRUE;
+}
+
+static gboolean
+relay(RtcSession *s, Signaling__ActrRelay *r)
+{
+  return relay_tracked(s, r, NULL);
 }
 
 static gboolean
@@ -357,6 +366,12 @@ session_give_up(RtcSession *s, NodeRtcEnd end, const char *why)
   g_autofree char *peer_text = g_strdup(s->peer_text);
 
   node->metrics.rtc_ended[end]++;
+  if (end == NODE_RTC_END_DENIED) {
+    g_message("webrtc: %s: %s", peer_text, why);
+    session_remove(s);
+    node_outbound_rtc_denied(node, peer_text, why);
+    return;
+  }
   if (s->connected && !s->restart_timer)
     g_info("webrtc: %s: %s", peer_text, why); /* an orderly end */
   else
@@ -668,7 +683,8 @@ node_webrtc_connect(ActrNode *node, const char *peer_text)
   rn.realm_id = self.realm_id;
   r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_NEGOTIATION;
   r.role_negotiation = &rn;
-  if (!relay(s, &r)) {
+  g_clear_pointer(&s->negotiation_envelope, g_free);
+  if (!relay_tracked(s, &r, &s->negotiation_envelope)) {
     session_remove(s);
     return FALSE;
   }
@@ -719,6 +735,8 @@ node_rtc_end_to_string(NodeRtcEnd end)
     return "bad_description";
   case NODE_RTC_END_LOCAL_ERROR:
     return "local_error";
+  case NODE_RTC_END_DENIED:
+    return "denied";
   case NODE_RTC_END_COUNT:
     break;
   }
@@ -744,4 +762,24 @@ node_webrtc_connected_count(ActrNode *node, guint *relayed)
     }
   }
   return n;
+}
+
+gboolean
+node_webrtc_relay_refused(ActrNode *node, const char *reply_for, guint code, const char *message)
+{
+  GHashTableIter iter;
+  RtcSession *s;
+
+  if (node->rtc_sessions == NULL || reply_for == NULL)
+    return FALSE;
+  g_hash_table_iter_init(&iter, node->rtc_sessions);
+  while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&s)) {
+    if (g_strcmp0(s->negotiation_envelope, reply_for) != 0)
+      continue;
+    g_autofree char *why = g_strdup_printf("actrd refused the connection (%u: %s)", code, message);
+    /* 403: the realm's ACL forbids it; anything else: no WebRTC now. */
+    session_give_up(s, code == 403 ? NODE_RTC_END_DENIED : NODE_RTC_END_SIGNALING_DOWN, why);
+    return TRUE;
+  }
+  return FALSE;
 }

@@ -549,8 +549,9 @@ on_signaling_push(ActrSignalingClient *client, const Signaling__SignalingEnvelop
   if (envelope->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR &&
       envelope->server_to_actr->payload_case == SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_ERROR &&
       envelope->server_to_actr->error != NULL) {
-    g_message("node: actrd refused a message (%u: %s)", envelope->server_to_actr->error->code,
-              envelope->server_to_actr->error->message);
+    const Actr__ErrorResponse *e = envelope->server_to_actr->error;
+    if (!node_webrtc_relay_refused(node, envelope->reply_for, e->code, e->message))
+      g_message("node: actrd refused a message (%u: %s)", e->code, e->message);
     return;
   }
   if (envelope->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR &&

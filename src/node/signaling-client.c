@@ -1212,7 +1212,7 @@ actr_signaling_client_unregister(ActrSignalingClient *c, const char *reason)
 
 gboolean
 actr_signaling_client_send_relay(ActrSignalingClient *c, const ActrId *target,
-                                 Signaling__ActrRelay *relay)
+                                 Signaling__ActrRelay *relay, char **envelope_id_out)
 {
   Signaling__SignalingEnvelope env = SIGNALING__SIGNALING_ENVELOPE__INIT;
   Actr__AIdCredential cred;
@@ -1239,5 +1239,7 @@ actr_signaling_client_send_relay(ActrSignalingClient *c, const ActrId *target,
   relay->target = NULL;
   data = g_bytes_get_data(frame, &len);
   soup_websocket_connection_send_binary(c->ws, data, len);
+  if (envelope_id_out != NULL)
+    *envelope_id_out = g_steal_pointer(&envelope_id);
   return TRUE;
 }

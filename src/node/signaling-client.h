@@ -211,9 +211,11 @@ gboolean actr_signaling_client_unregister(ActrSignalingClient *client, const cha
 /* Sends ActrRelay @relay (its payload set by the caller; source, credential
  * and target are filled here and reset before returning) to @target
  * through the server, fire-and-forget: TRUE when it was handed to the
- * socket.  The server's refusals come back through the push callback. */
+ * socket.  The server's refusals come back through the push callback, as
+ * an error whose reply_for is the envelope id stored in *@envelope_id
+ * (transfer full; nullable out). */
 gboolean actr_signaling_client_send_relay(ActrSignalingClient *client, const ActrId *target,
-                                          Signaling__ActrRelay *relay);
+                                          Signaling__ActrRelay *relay, char **envelope_id);
 
 G_END_DECLS
 

@@ -120,6 +120,18 @@ child_env(void)
   return env;
 }
 
+char **
+e2e_child_env(void)
+{
+  return child_env();
+}
+
+void
+e2e_child_setup(gpointer user_data)
+{
+  child_setup(user_data);
+}
+
 static void
 set_nonblocking(int fd)
 {
@@ -145,6 +157,12 @@ struct _E2eActrd {
 E2eActrd *
 e2e_actrd_start(const char *ais_extra)
 {
+  return e2e_actrd_start_full(ais_extra, NULL);
+}
+
+E2eActrd *
+e2e_actrd_start_full(const char *ais_extra, const char *extra_toml)
+{
   E2eActrd *d = g_new0(E2eActrd, 1);
   g_autoptr(GError) error = NULL;
   g_autofree char *toml = NULL;
@@ -160,8 +178,9 @@ e2e_actrd_start(const char *ais_extra)
                          "conn_rate_per_sec = 100000\n"
                          "conn_burst = 100000\n"
                          "msg_rate_per_sec = 100000\n"
-                         "msg_burst = 100000\n",
-                         ais_extra != NULL ? ais_extra : "");
+                         "msg_burst = 100000\n"
+                         "%s",
+                         ais_extra != NULL ? ais_extra : "", extra_toml != NULL ? extra_toml : "");
   g_file_set_contents(d->config_path, toml, -1, &error);
   g_assert_no_error(error);
   actrd_harness_start(d->h, "--dev", "--config", d->config_path, NULL);
@@ -276,12 +295,14 @@ e2e_write_client_config(const char *dir, const char *name, const char *actrd_url
   return e2e_write_config(dir, name, actrd_url, NULL);
 }
 
-guint16
-e2e_free_port(void)
+/* A port of @type (SOCK_STREAM, SOCK_DGRAM) that was free a moment ago on
+ * 127.0.0.1. */
+static guint16
+free_port(int type)
 {
   struct sockaddr_in addr = {.sin_family = AF_INET};
   socklen_t len = sizeof addr;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
   guint16 port;
 
   g_assert_cmpint(fd, >=, 0);
@@ -293,6 +314,18 @@ e2e_free_port(void)
   return port;
 }
 
+guint16
+e2e_free_port(void)
+{
+  return free_port(SOCK_STREAM);
+}
+
+guint16
+e2e_free_udp_port(void)
+{
+  return free_port(SOCK_DGRAM);
+}
+
 /* ---- Nodes -------------------------------------------------------------------------------- */
 
 struct _E2eNode {
@@ -301,6 +334,7 @@ struct _E2eNode {
   char *db_path;
   char *workload_path; /* nullable */
   char *actr_type;     /* nullable */
+  char *netns;         /* nullable */
 
   GPid pid; /* 0 when not running */
   int wait_status;
@@ -312,6 +346,7 @@ struct _E2eNode {
   char *id;         /* from the ready line of the current run */
   gboolean ready;   /* the current run printed its ready line */
   gboolean out_eof; /* the current run closed stdout */
+  GQueue log;       /* char *: the last E2E_NODE_LOG_LINES stderr lines (under lock) */
 };
 
 E2eNode *
@@ -326,6 +361,7 @@ e2e_node_new(const char *name, const char *dir, const char *actrd_url,
   if (options->workload != NULL)
     node->workload_path = e2e_workload_path(options->workload);
   node->actr_type = g_strdup(options->actr_type);
+  node->netns = g_strdup(options->netns);
   body = g_strdup_printf("[websocket]\n"
                          "listen_port = %u\n"
                          "advertised_host = \"127.0.0.1\"\n"
@@ -377,6 +413,12 @@ node_line(E2eNode *node, gboolean is_stdout, const char *line)
 {
   if (!is_stdout) {
     g_printerr("[%s] %s\n", node->name, line);
+    g_mutex_lock(&node->lock);
+    g_queue_push_tail(&node->log, g_strdup(line));
+    while (node->log.length > E2E_NODE_LOG_LINES)
+      g_free(g_queue_pop_head(&node->log));
+    g_cond_broadcast(&node->cond);
+    g_mutex_unlock(&node->lock);
     return;
   }
   g_printerr("[%s stdout] %s\n", node->name, line);
@@ -451,6 +493,12 @@ e2e_node_start(E2eNode *node)
 
   g_assert_cmpint(node->pid, ==, 0);
   g_assert_null(node->reader);
+  if (node->netns != NULL) {
+    g_ptr_array_add(argv, (gpointer) "ip");
+    g_ptr_array_add(argv, (gpointer) "netns");
+    g_ptr_array_add(argv, (gpointer) "exec");
+    g_ptr_array_add(argv, node->netns);
+  }
   g_ptr_array_add(argv, (gpointer)e2e_actr_path());
   g_ptr_array_add(argv, (gpointer) "run");
   g_ptr_array_add(argv, (gpointer) "--config");
@@ -471,8 +519,9 @@ e2e_node_start(E2eNode *node)
   g_clear_pointer(&node->id, g_free);
   g_mutex_unlock(&node->lock);
 
-  g_spawn_async_with_pipes(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-                           NULL, &node->pid, NULL, &node->out_fd, &node->err_fd, &error);
+  g_spawn_async_with_pipes(NULL, (char **)argv->pdata, env,
+                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, child_setup, NULL,
+                           &node->pid, NULL, &node->out_fd, &node->err_fd, &error);
   g_assert_no_error(error);
   set_nonblocking(node->out_fd);
   set_nonblocking(node->err_fd);
@@ -591,10 +640,77 @@ e2e_node_free(E2eNode *node)
   g_free(node->db_path);
   g_free(node->workload_path);
   g_free(node->actr_type);
+  g_free(node->netns);
   g_free(node->id);
+  g_queue_clear_full(&node->log, g_free);
   g_mutex_clear(&node->lock);
   g_cond_clear(&node->cond);
   g_free(node);
+}
+
+/* ---- Node logs ---------------------------------------------------------------------------- */
+
+/* The first kept line containing @needle (transfer full), or NULL.  Under
+ * node->lock. */
+static char *
+log_find_locked(E2eNode *node, const char *needle)
+{
+  for (GList *l = node->log.head; l != NULL; l = l->next) {
+    if (strstr(l->data, needle) != NULL)
+      return g_strdup(l->data);
+  }
+  return NULL;
+}
+
+char *
+e2e_node_log_find(E2eNode *node, const char *needle)
+{
+  char *line;
+
+  g_mutex_lock(&node->lock);
+  line = log_find_locked(node, needle);
+  g_mutex_unlock(&node->lock);
+  return line;
+}
+
+guint
+e2e_node_log_count(E2eNode *node, const char *needle)
+{
+  guint n = 0;
+
+  g_mutex_lock(&node->lock);
+  for (GList *l = node->log.head; l != NULL; l = l->next) {
+    if (strstr(l->data, needle) != NULL)
+      n++;
+  }
+  g_mutex_unlock(&node->lock);
+  return n;
+}
+
+char *
+e2e_node_wait_log(E2eNode *node, const char *needle, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  char *line;
+
+  g_mutex_lock(&node->lock);
+  while ((line = log_find_locked(node, needle)) == NULL) {
+    if (!g_cond_wait_until(&node->cond, &node->lock, deadline))
+      break;
+  }
+  if (line == NULL)
+    line = log_find_locked(node, needle);
+  g_mutex_unlock(&node->lock);
+  return line;
+}
+
+void
+e2e_node_log_clear(E2eNode *node)
+{
+  g_mutex_lock(&node->lock);
+  g_queue_clear_full(&node->log, g_free);
+  g_queue_init(&node->log);
+  g_mutex_unlock(&node->lock);
 }
 
 /* ---- Client commands ---------------------------------------------------------------------- */

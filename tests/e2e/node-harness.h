@@ -42,6 +42,16 @@ const char *e2e_actrd_path(void);
 /* "echo" -> $ACTR_BUILD_ROOT/examples/libecho.so (transfer full). */
 char *e2e_workload_path(const char *name);
 
+/* The environment the harness gives its children (LC_ALL=C, no
+ * G_MESSAGES_DEBUG, ASan full unwinding for tests/lsan.supp), for tests
+ * that spawn other programs themselves (transfer full). */
+char **e2e_child_env(void);
+
+/* The harness's GSpawnChildSetupFunc (PR_SET_PDEATHSIG(SIGKILL)), for
+ * tests that spawn other programs themselves: they die with the thread
+ * that spawned them. */
+void e2e_child_setup(gpointer user_data);
+
 /* A fresh temporary directory (transfer full); e2e_remove_tree() removes it. */
 char *e2e_tmpdir_new(void);
 void e2e_remove_tree(const char *path);
@@ -55,6 +65,10 @@ typedef struct _E2eActrd E2eActrd;
  * command registers and connects), plus @ais_extra (nullable) appended to
  * its [ais] section, e.g. "token_ttl_secs = 5\n".  Waits for the ready line. */
 E2eActrd *e2e_actrd_start(const char *ais_extra);
+
+/* The same, plus @extra_toml (nullable) appended to the configuration, e.g.
+ * a "[turn]\nsecret = ...\n" section. */
+E2eActrd *e2e_actrd_start_full(const char *ais_extra, const char *extra_toml);
 
 /* SIGTERM, asserts a clean exit, removes the data directory.  NULL-safe. */
 void e2e_actrd_free(E2eActrd *d);
@@ -85,6 +99,8 @@ char *e2e_write_client_config(const char *dir, const char *name, const char *act
 /* A port that was free a moment ago on 127.0.0.1 (for a node whose
  * WebSocket port the test must know). */
 guint16 e2e_free_port(void);
+/* The same for a UDP port. */
+guint16 e2e_free_udp_port(void);
 
 /* ---- Nodes (`actr run`) ------------------------------------------------------------------- */
 
@@ -95,6 +111,8 @@ typedef struct {
   const char *actr_type;  /* --type (nullable) */
   const char *extra_toml; /* appended to the config (nullable), e.g. an [acl] section */
   guint16 ws_port;        /* [websocket] listen_port; 0 = a free port picked by the node */
+  const char *netns;      /* run the node inside this network namespace ("ip netns exec
+                             NETNS actr run ..."; needs root); NULL = this one */
 } E2eNodeOptions;
 
 /* Writes DIR/NAME.toml ([websocket] listen_port, [storage] mailbox_path =
@@ -129,6 +147,20 @@ void e2e_node_signal(E2eNode *node, int signum);
 
 /* kill -9 and reap. */
 void e2e_node_kill(E2eNode *node);
+
+/* The node's stderr lines are also kept (the last E2E_NODE_LOG_LINES of all
+ * its runs) for tests that look for a log line. */
+#define E2E_NODE_LOG_LINES 4000
+
+/* The first kept stderr line containing @needle (transfer full), or NULL. */
+char *e2e_node_log_find(E2eNode *node, const char *needle);
+/* How many kept stderr lines contain @needle. */
+guint e2e_node_log_count(E2eNode *node, const char *needle);
+/* Waits up to @timeout_ms for a kept stderr line containing @needle and
+ * returns it (transfer full), or NULL. */
+char *e2e_node_wait_log(E2eNode *node, const char *needle, guint timeout_ms);
+/* Forgets the kept lines. */
+void e2e_node_log_clear(E2eNode *node);
 
 /* SIGTERM and wait up to 10 s: the wait status (asserts that it exited
  * in time; a hang is killed and reported). */

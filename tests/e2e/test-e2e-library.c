@@ -24,60 +24,14 @@
 #include <actr/config.h>
 #include <actr/node.h>
 
+#include "library-node.h"
 #include "node-harness.h"
 
 #define RUN_MS 30000
 
-/* The in-process node runs a libsoup WebSocket server: full allocation
- * stacks let tests/lsan.supp match libsoup 3.2's known g_socket_accept leak
- * (frames below GLib need the slow unwinder).  Unused without ASan. */
-const char *__asan_default_options(void);
-
-const char *
-__asan_default_options(void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
 /* ---- 1,000 concurrent calls ----------------------------------------------------------------- */
 
 #define N_CALLS 1000
-
-typedef struct {
-  ActrNode *node;
-  GBytes *payload;
-  GBytes *reply;
-  GError *error;
-  gboolean done;
-  guint *n_done;
-} Slot;
-
-static void
-call_done(GObject *source, GAsyncResult *result, gpointer data)
-{
-  Slot *slot = data;
-
-  g_assert_false(slot->done); /* exactly once */
-  slot->reply = actr_node_call_finish(slot->node, result, &slot->error);
-  slot->done = TRUE;
-  (*slot->n_done)++;
-}
-
-static ActrNode *
-start_library_node(const char *config_path, const ActrNodeOptions *options, ActrConfig **config_out)
-{
-  g_autoptr(GError) error = NULL;
-  ActrConfig *config = actr_config_load_file(config_path, &error);
-  ActrNode *node;
-
-  g_assert_no_error(error);
-  node = actr_node_new(config, options, &error);
-  g_assert_no_error(error);
-  if (!actr_node_start(node, &error))
-    g_error("the in-process node did not start: %s", error->message);
-  *config_out = config;
-  return node;
-}
 
 static void
 test_concurrent_calls(void)
@@ -88,76 +42,18 @@ test_concurrent_calls(void)
   g_autoptr(E2eNode) echo = e2e_node_new("echo", dir, e2e_actrd_url(actrd), &echo_options);
   g_autofree char *client_path = e2e_write_config(dir, "loadgen", e2e_actrd_url(actrd), NULL);
   ActrNodeOptions options = {.actr_type = "acme:loadgen:1.0.0"};
-  ActrCallOptions call_options = {.timeout_ms = 60000};
-  GMainContext *ctx = g_main_context_new();
-  Slot *slots = g_new0(Slot, N_CALLS);
+  g_autoptr(GBytes) hello = g_bytes_new_static("hello", 5);
   ActrConfig *config = NULL;
   ActrNode *client;
-  guint n_done = 0, n_failed = 0;
-  gint64 start, deadline;
 
   e2e_node_start(echo);
-  client = start_library_node(client_path, &options, &config);
-
+  client = e2e_library_node_start(client_path, &options, &config);
   /* Warm up: route candidates and the link. */
-  {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GBytes) hello = g_bytes_new_static("hello", 5);
-    g_autoptr(GBytes) reply =
-        actr_node_call(client, "acme:echo:1.0.0", "echo.Echo.Echo", hello, NULL, &error);
+  e2e_call_echo(client, "acme:echo:1.0.0", hello, ACTR_NODE_LANE_RPC_RELIABLE, 0);
+  e2e_concurrent_echo_calls(client, N_CALLS, "acme:echo:1.0.0", e2e_node_id(echo), 0);
 
-    g_assert_no_error(error);
-    g_assert_true(g_bytes_equal(reply, hello));
-  }
-
-  g_main_context_push_thread_default(ctx);
-  start = g_get_monotonic_time();
-  for (guint i = 0; i < N_CALLS; i++) {
-    /* Distinct payloads of different sizes (up to ~8 KiB). */
-    GString *text = g_string_new(NULL);
-
-    g_string_printf(text, "call %u of %u:", i, N_CALLS);
-    for (guint k = 0; k < (i % 16) * 64; k++)
-      g_string_append_printf(text, "%08x", g_random_int());
-    slots[i].payload = g_string_free_to_bytes(text);
-    slots[i].n_done = &n_done;
-    slots[i].node = client;
-    actr_node_call_async(client, i % 2 == 0 ? "acme:echo:1.0.0" : e2e_node_id(echo),
-                         "echo.Echo.Echo", slots[i].payload, &call_options, NULL, call_done,
-                         &slots[i]);
-  }
-  g_assert_cmpuint(n_done, ==, 0); /* never called back from inside call_async */
-  deadline = start + 120 * G_USEC_PER_SEC;
-  while (n_done < N_CALLS && g_get_monotonic_time() < deadline) {
-    if (!g_main_context_iteration(ctx, FALSE))
-      g_usleep(1000);
-  }
-  g_test_message("%u of %u replies in %.2f s", n_done, N_CALLS,
-                 (g_get_monotonic_time() - start) / 1e6);
-  g_assert_cmpuint(n_done, ==, N_CALLS);
-
-  for (guint i = 0; i < N_CALLS; i++) {
-    if (slots[i].error != NULL) {
-      if (n_failed++ < 10)
-        g_printerr("call %u failed: %s (%s %d)\n", i, slots[i].error->message,
-                   g_quark_to_string(slots[i].error->domain), slots[i].error->code);
-    } else if (!g_bytes_equal(slots[i].reply, slots[i].payload)) {
-      g_error("call %u got a wrong reply (%" G_GSIZE_FORMAT " bytes for %" G_GSIZE_FORMAT ")", i,
-              g_bytes_get_size(slots[i].reply), g_bytes_get_size(slots[i].payload));
-    }
-  }
-  g_assert_cmpuint(n_failed, ==, 0);
-
-  for (guint i = 0; i < N_CALLS; i++) {
-    g_bytes_unref(slots[i].payload);
-    g_clear_pointer(&slots[i].reply, g_bytes_unref);
-    g_clear_error(&slots[i].error);
-  }
-  g_free(slots);
   actr_node_free(client);
   actr_config_free(config);
-  g_main_context_pop_thread_default(ctx);
-  g_main_context_unref(ctx);
   g_clear_pointer(&echo, e2e_node_free);
   e2e_remove_tree(dir);
 }
@@ -200,16 +96,10 @@ test_callee_killed(void)
   gint64 killed_at;
 
   e2e_node_start(echo);
-  client = start_library_node(client_path, &options, &config);
+  client = e2e_library_node_start(client_path, &options, &config);
   c.node = client;
-  {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GBytes) reply =
-        actr_node_call(client, e2e_node_id(echo), "echo.Echo.Echo", hello, NULL, &error);
-
-    g_assert_no_error(error); /* the link is up */
-    g_assert_true(g_bytes_equal(reply, hello));
-  }
+  /* The link is up. */
+  e2e_call_echo(client, e2e_node_id(echo), hello, ACTR_NODE_LANE_RPC_RELIABLE, 0);
 
   g_main_context_push_thread_default(ctx);
   e2e_node_signal(echo, SIGSTOP); /* the request waits in the callee's socket */
@@ -244,27 +134,11 @@ test_callee_killed(void)
 
 #define TTL_SECS 5
 
-typedef struct {
-  GMutex lock;
-  guint renewed;
-  guint expiring;
-  char *last_id; /* detail of the last CREDENTIAL_RENEWED */
-} Events;
-
+/* Records the renewer's events and logs the credential ones. */
 static void
 on_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value, gpointer data)
 {
-  Events *ev = data;
-
-  g_mutex_lock(&ev->lock);
-  if (event == ACTR_NODE_EVENT_CREDENTIAL_RENEWED) {
-    ev->renewed++;
-    g_free(ev->last_id);
-    ev->last_id = g_strdup(detail);
-  } else if (event == ACTR_NODE_EVENT_CREDENTIAL_EXPIRING) {
-    ev->expiring++;
-  }
-  g_mutex_unlock(&ev->lock);
+  e2e_events_record(node, event, detail, value, data);
   if (event == ACTR_NODE_EVENT_CREDENTIAL_RENEWED || event == ACTR_NODE_EVENT_CREDENTIAL_EXPIRING)
     g_printerr("[renewer event] %s: %s\n",
                event == ACTR_NODE_EVENT_CREDENTIAL_RENEWED ? "renewed" : "expiring",
@@ -272,7 +146,7 @@ on_event(ActrNode *node, ActrNodeEvent event, const char *detail, guint64 value,
 }
 
 typedef struct {
-  Events *ev;
+  E2eEvents *ev;
   guint after; /* renewals counted when start() returned */
 } RenewWait;
 
@@ -280,12 +154,8 @@ static gboolean
 renewed_since_start(gpointer data)
 {
   RenewWait *w = data;
-  gboolean yes;
 
-  g_mutex_lock(&w->ev->lock);
-  yes = w->ev->renewed > w->after;
-  g_mutex_unlock(&w->ev->lock);
-  return yes;
+  return e2e_events_count(w->ev, ACTR_NODE_EVENT_CREDENTIAL_RENEWED) > w->after;
 }
 
 /* `actr call` to the renewer's current ActrId.  The id changes at every
@@ -329,7 +199,7 @@ test_credential_renewal(void)
                                           renewer_db);
   g_autofree char *renewer_path = e2e_write_config(dir, "renewer", e2e_actrd_url(actrd), body);
   g_autofree char *client = e2e_write_client_config(dir, "client", e2e_actrd_url(actrd));
-  Events ev = {0};
+  E2eEvents ev;
   RenewWait wait = {.ev = &ev};
   ActrNodeOptions options = {.workload_path = echo_path,
                              .actr_type = "acme:renewer:1.0.0",
@@ -341,13 +211,11 @@ test_credential_renewal(void)
   g_auto(E2eRun) run = {0};
   gint64 started;
 
-  g_mutex_init(&ev.lock);
+  e2e_events_init(&ev);
   e2e_node_start(echo);
-  renewer = start_library_node(renewer_path, &options, &config);
+  renewer = e2e_library_node_start(renewer_path, &options, &config);
   started = g_get_monotonic_time();
-  g_mutex_lock(&ev.lock);
-  wait.after = ev.renewed;
-  g_mutex_unlock(&ev.lock);
+  wait.after = e2e_events_count(&ev, ACTR_NODE_EVENT_CREDENTIAL_RENEWED);
   first_id = actr_node_dup_id(renewer);
   g_test_message("renewer started as %s", first_id);
 
@@ -356,17 +224,16 @@ test_credential_renewal(void)
   if (!e2e_wait_until(renewed_since_start, &wait, 10000))
     g_error("no CREDENTIAL_RENEWED event %.1f s after start with %d s credentials "
             "(%u expiring events)",
-            (g_get_monotonic_time() - started) / 1e6, TTL_SECS, ev.expiring);
+            (g_get_monotonic_time() - started) / 1e6, TTL_SECS,
+            e2e_events_count(&ev, ACTR_NODE_EVENT_CREDENTIAL_EXPIRING));
   /* The last event names the id the node now uses (read again when a
-   * renewal slipped in between; never call the node under ev.lock). */
+   * renewal slipped in between). */
   for (guint attempt = 0;; attempt++) {
     g_autofree char *last_id = NULL;
 
     g_free(current_id);
     current_id = actr_node_dup_id(renewer);
-    g_mutex_lock(&ev.lock);
-    last_id = g_strdup(ev.last_id);
-    g_mutex_unlock(&ev.lock);
+    last_id = e2e_events_dup_last_detail(&ev, ACTR_NODE_EVENT_CREDENTIAL_RENEWED);
     if (g_strcmp0(last_id, current_id) == 0)
       break;
     if (attempt == 5)
@@ -374,19 +241,16 @@ test_credential_renewal(void)
     g_usleep(200 * 1000);
   }
   g_test_message("after %.1f s: %u renewals since start, id %s -> %s",
-                 (g_get_monotonic_time() - started) / 1e6, ev.renewed - wait.after, first_id,
+                 (g_get_monotonic_time() - started) / 1e6,
+                 e2e_events_count(&ev, ACTR_NODE_EVENT_CREDENTIAL_RENEWED) - wait.after, first_id,
                  current_id);
 
   /* Its outbound calls present a valid credential: the echo node verifies
    * it at the WebSocket upgrade (this is the first link between them). */
   {
-    g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) data = g_bytes_new_static("renewed", 7);
-    g_autoptr(GBytes) reply =
-        actr_node_call(renewer, "acme:echo:1.0.0", "echo.Echo.Echo", data, NULL, &error);
 
-    g_assert_no_error(error);
-    g_assert_true(g_bytes_equal(reply, data));
+    e2e_call_echo(renewer, "acme:echo:1.0.0", data, ACTR_NODE_LANE_RPC_RELIABLE, 0);
   }
 
   /* Others reach it by type (route candidates name its current id) and by
@@ -408,8 +272,7 @@ test_credential_renewal(void)
 
   actr_node_free(renewer);
   actr_config_free(config);
-  g_free(ev.last_id);
-  g_mutex_clear(&ev.lock);
+  e2e_events_clear(&ev);
   g_clear_pointer(&echo, e2e_node_free);
   e2e_remove_tree(dir);
 }

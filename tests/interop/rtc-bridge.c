@@ -136,7 +136,7 @@ field(const char *text)
 static gboolean
 send_relay(Bridge *b, const ActrId *peer, Signaling__ActrRelay *r)
 {
-  if (b->sig == NULL || !actr_signaling_client_send_relay(b->sig, peer, r)) {
+  if (b->sig == NULL || !actr_signaling_client_send_relay(b->sig, peer, r, NULL)) {
     g_printerr("rtc-bridge: relay not sent: signaling is down\n");
     return FALSE;
   }

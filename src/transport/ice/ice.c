@@ -833,19 +833,6 @@ actr_ice_gather(ActrIce *ice, GError **error)
   return ok;
 }
 
-static gboolean
-ice_chars_ok(const char *s, gsize min, gsize max)
-{
-  gsize n = strlen(s);
-
-  if (n < min || n > max)
-    return FALSE;
-  for (gsize i = 0; i < n; i++)
-    if (!g_ascii_isalnum(s[i]) && s[i] != '+' && s[i] != '/')
-      return FALSE;
-  return TRUE;
-}
-
 gboolean
 actr_ice_set_remote_credentials(ActrIce *ice, const char *ufrag, const char *pwd, GError **error)
 {
@@ -855,8 +842,8 @@ actr_ice_set_remote_credentials(ActrIce *ice, const char *ufrag, const char *pwd
   g_return_val_if_fail(ufrag != NULL && pwd != NULL, FALSE);
   if (!check_open(ice, error))
     return FALSE;
-  if (!ice_chars_ok(ufrag, ICE_UFRAG_MIN, ICE_CRED_MAX) ||
-      !ice_chars_ok(pwd, ICE_PWD_MIN, ICE_CRED_MAX)) {
+  if (!actr_sdp_is_ice_chars(ufrag, ICE_UFRAG_MIN, ICE_CRED_MAX) ||
+      !actr_sdp_is_ice_chars(pwd, ICE_PWD_MIN, ICE_CRED_MAX)) {
     g_set_error_literal(error, ACTR_ICE_ERROR, ACTR_ICE_ERROR_CREDENTIALS,
                         "remote ICE ufrag (4..256) or pwd (22..256 ice-chars) is invalid");
     return FALSE;

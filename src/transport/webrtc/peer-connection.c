@@ -9,12 +9,13 @@
 #include "sctp.h"
 #include "sdp.h"
 
-#define N_LANES             4
-#define MAX_EARLY_DTLS      16                 /* DTLS datagrams kept before DTLS exists */
-#define MAX_EARLY_CANDS     256                /* remote candidates kept before the SDP */
-#define MAX_QUEUED_BYTES    (64 * 1024 * 1024) /* per lane, waiting for its channel */
-#define LIVENESS_TICK_MS    1000
-#define DEFAULT_MAX_MESSAGE (16 * 1024 * 1024)
+#define N_LANES                4
+#define MAX_EARLY_DTLS         16                 /* DTLS datagrams kept before DTLS exists */
+#define MAX_EARLY_CANDS        256                /* remote candidates kept before the SDP */
+#define MAX_QUEUED_BYTES       (64 * 1024 * 1024) /* per lane, waiting for its channel */
+#define LIVENESS_TICK_MS       1000
+#define DEFAULT_MAX_MESSAGE    (16 * 1024 * 1024)
+#define ANSWERER_INIT_DELAY_MS 1000 /* see on_dtls_connected() */
 
 static const char *const lane_labels[N_LANES] = {
     "RPC_RELIABLE",
@@ -152,6 +153,21 @@ destroy_source(GSource **source)
   }
 }
 
+/* Stops every layer (top down) and the liveness timer; no callback of
+ * ours runs for them afterwards (pc->closed). */
+static void
+close_layers(ActrPeerConnection *pc)
+{
+  pc->closed = TRUE;
+  destroy_source(&pc->liveness_source);
+  if (pc->sctp != NULL)
+    actr_sctp_close(pc->sctp);
+  if (pc->dtls != NULL)
+    actr_dtls_close(pc->dtls);
+  if (pc->ice != NULL)
+    actr_ice_close(pc->ice);
+}
+
 /* A layer failed for good: stop everything, report @state. */
 static void
 fail_connection(ActrPeerConnection *pc, ActrPcState state, const char *why)
@@ -162,14 +178,7 @@ fail_connection(ActrPeerConnection *pc, ActrPcState state, const char *why)
     g_info("webrtc: connection closed: %s", why);
   else
     g_message("webrtc: connection failed: %s", why);
-  pc->closed = TRUE;
-  destroy_source(&pc->liveness_source);
-  if (pc->sctp != NULL)
-    actr_sctp_close(pc->sctp);
-  if (pc->dtls != NULL)
-    actr_dtls_close(pc->dtls);
-  if (pc->ice != NULL)
-    actr_ice_close(pc->ice);
+  close_layers(pc);
   set_state(pc, state);
 }
 
@@ -415,7 +424,7 @@ start_sctp(gpointer data)
   ActrPeerConnection *pc = data;
 
   g_clear_pointer(&pc->sctp_start_source, g_source_unref);
-  if (!pc->closed)
+  if (!pc->closed && !actr_sctp_is_connected(pc->sctp))
     actr_sctp_connect(pc->sctp);
   return G_SOURCE_REMOVE;
 }
@@ -428,11 +437,22 @@ on_dtls_connected(ActrDtls *dtls, gpointer user_data)
   if (pc->closed)
     return;
   g_debug("webrtc: DTLS up (%s)", actr_dtls_cipher(dtls));
-  /* From a fresh dispatch: the INIT must not share a datagram with our
-   * last handshake flight, or peers that attach SCTP only after their
-   * handshake loop (aiortc) drop it and wait 3 s for its retransmission. */
-  if (pc->sctp_start_source == NULL)
+  if (pc->sctp_start_source != NULL)
+    return;
+  if (pc->offerer) {
+    /* From a fresh dispatch: the INIT must not share a datagram with our
+     * last handshake flight, or peers that attach SCTP only after their
+     * handshake loop (aiortc) drop it and wait for its retransmission. */
     pc->sctp_start_source = attach_idle(pc, start_sctp);
+  } else {
+    /* The answerer (ICE-controlled) lets the offerer's INIT come first:
+     * aiortc sends INIT only when ICE-controlling and ignores ours, and an
+     * INIT that crosses our own is the fragile simultaneous open.  Our own
+     * INIT follows only if none came (a peer that never connects). */
+    pc->sctp_start_source = g_timeout_source_new(ANSWERER_INIT_DELAY_MS);
+    g_source_set_callback(pc->sctp_start_source, start_sctp, pc, NULL);
+    g_source_attach(pc->sctp_start_source, pc->context);
+  }
 }
 
 static void
@@ -919,14 +939,7 @@ actr_pc_close(ActrPeerConnection *pc)
     set_state(pc, ACTR_PC_STATE_CLOSED);
     return;
   }
-  pc->closed = TRUE;
-  destroy_source(&pc->liveness_source);
-  if (pc->sctp != NULL)
-    actr_sctp_close(pc->sctp);
-  if (pc->dtls != NULL)
-    actr_dtls_close(pc->dtls);
-  if (pc->ice != NULL)
-    actr_ice_close(pc->ice);
+  close_layers(pc);
   /* Only CLOSED is reported from now on. */
   g_queue_clear(&pc->state_reports);
   if (pc->state != ACTR_PC_STATE_CLOSED) {

@@ -83,9 +83,8 @@ actr_sdp_add_candidate(ActrSdp *sdp, const ActrSdpCandidate *cand)
 
 /* ---- Small validators ---------------------------------------------------- */
 
-/* RFC 8839 ice-char: ALPHA / DIGIT / "+" / "/". */
-static gboolean
-is_ice_chars(const char *s, gsize min, gsize max)
+gboolean
+actr_sdp_is_ice_chars(const char *s, gsize min, gsize max)
 {
   gsize n = strlen(s);
   if (n < min || n > max)
@@ -193,7 +192,7 @@ parse_candidate_value(const char *value, const char *where, ActrSdpCandidate *ou
     why = "fewer than 8 fields";
     goto fail;
   }
-  if (!is_ice_chars(f[0], 1, ACTR_SDP_FOUNDATION_MAX)) {
+  if (!actr_sdp_is_ice_chars(f[0], 1, ACTR_SDP_FOUNDATION_MAX)) {
     why = "bad foundation";
     goto fail;
   }
@@ -398,7 +397,7 @@ parse_level_attr(Ctx *c, const char *name, const char *value, Level *lv, gboolea
   *handled = TRUE;
   if (strcmp(name, "ice-ufrag") == 0 || strcmp(name, "ice-pwd") == 0) {
     gboolean ufrag = name[4] == 'u';
-    if (!value || !is_ice_chars(value, ufrag ? 4 : 22, 256))
+    if (!value || !actr_sdp_is_ice_chars(value, ufrag ? 4 : 22, 256))
       return fail(c, ACTR_SDP_ERROR_ICE, "a=%s: expected %s ice-chars (A-Z a-z 0-9 + /)", name,
                   ufrag ? "4 to 256" : "22 to 256");
     if (ufrag ? lv->ufrag_line : lv->pwd_line)
@@ -634,8 +633,8 @@ gchar *
 actr_sdp_to_string(const ActrSdp *sdp, GError **error)
 {
   g_return_val_if_fail(sdp != NULL, NULL);
-  if (!is_ice_chars(sdp->ice_ufrag, 4, ACTR_SDP_UFRAG_MAX) ||
-      !is_ice_chars(sdp->ice_pwd, 22, ACTR_SDP_PWD_MAX)) {
+  if (!actr_sdp_is_ice_chars(sdp->ice_ufrag, 4, ACTR_SDP_UFRAG_MAX) ||
+      !actr_sdp_is_ice_chars(sdp->ice_pwd, 22, ACTR_SDP_PWD_MAX)) {
     g_set_error(error, ACTR_SDP_ERROR, ACTR_SDP_ERROR_ICE,
                 "ICE ufrag (4-256) or pwd (22-256) unset or not ice-chars");
     return NULL;

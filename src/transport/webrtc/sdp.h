@@ -143,6 +143,10 @@ const char *actr_sdp_setup_to_string(ActrSdpSetup setup);
 const char *actr_sdp_hash_to_string(ActrSdpHash hash);
 const char *actr_sdp_candidate_type_to_string(ActrSdpCandidateType type);
 
+/* Whether @s is @min..@max RFC 8839 ice-chars (ALPHA / DIGIT / "+" / "/"):
+ * the alphabet of ufrag, pwd and foundation. */
+gboolean actr_sdp_is_ice_chars(const char *s, gsize min, gsize max);
+
 /* Digest size in bytes of @hash (0 for NONE). */
 gsize actr_sdp_hash_size(ActrSdpHash hash);
 

@@ -432,6 +432,80 @@ test_package(void)
   actrd_harness_remove_tree(dir);
 }
 
+/* ---- WebRTC: glare, fallback ---------------------------------------------------------- */
+
+typedef struct {
+  GMainLoop *loop;
+  guint remaining;
+  guint ok;
+} Pair;
+
+static void
+on_pair_call(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pair *p = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) reply = actr_node_call_finish(NULL, result, &error);
+  g_assert_no_error(error);
+  if (reply != NULL)
+    p->ok++;
+  if (--p->remaining == 0)
+    g_main_loop_quit(p->loop);
+}
+
+/* Both nodes call each other at the same moment, with no connection yet:
+ * two RoleNegotiations cross (glare); actrd assigns one offerer, and both
+ * calls are answered over one connection. */
+static void
+test_glare(Fixture *f, gconstpointer data)
+{
+  g_autofree char *a_id = actr_node_dup_id(f->relay_a);
+  g_autofree char *b_id = actr_node_dup_id(f->relay_b);
+  GMainContext *ctx = g_main_context_new();
+  Pair p = {g_main_loop_new(ctx, FALSE), 20, 0};
+
+  g_main_context_push_thread_default(ctx);
+  for (int i = 0; i < 10; i++) {
+    actr_node_call_async(f->relay_a, b_id, "relay.Relay.Events", NULL, NULL, NULL, on_pair_call,
+                         &p);
+    actr_node_call_async(f->relay_b, a_id, "relay.Relay.Events", NULL, NULL, NULL, on_pair_call,
+                         &p);
+  }
+  g_main_loop_run(p.loop);
+  g_main_context_pop_thread_default(ctx);
+  g_assert_cmpuint(p.ok, ==, 20);
+  g_main_loop_unref(p.loop);
+  g_main_context_unref(ctx);
+  /* Later calls reuse what was set up, both ways. */
+  g_autofree char *ea = call_text(f->relay_a, b_id, "relay.Relay.Events", "");
+  g_autofree char *eb = call_text(f->relay_b, a_id, "relay.Relay.Events", "");
+  g_assert_cmpint(g_ascii_strtoll(ea, NULL, 10), >=, 1);
+  g_assert_cmpint(g_ascii_strtoll(eb, NULL, 10), >=, 1);
+}
+
+/* A callee that has WebRTC turned off is still reached: the caller's WebRTC
+ * attempt gets no answer, and it falls back to WebSocket direct-connect. */
+static void
+test_websocket_fallback(Fixture *f, gconstpointer data)
+{
+  ActrNode *plain =
+      start_node(f, "plain", echo_so, "acme:plain:1.0.0", "[webrtc]\nenabled = false\n");
+  g_autofree char *plain_id = actr_node_dup_id(plain);
+  gint64 t0 = g_get_monotonic_time();
+  g_autofree char *reply = call_text(f->client, plain_id, "echo.Echo.Echo", "over ws");
+
+  g_assert_cmpstr(reply, ==, "over ws");
+  g_test_message("fallback call took %.1f s", (g_get_monotonic_time() - t0) / 1e6);
+  /* Within the WebRTC budgets (5 s role + 10 s connection) plus the dial. */
+  g_assert_cmpint(g_get_monotonic_time() - t0, <, 16 * G_USEC_PER_SEC);
+  /* Once fallen back, calls go straight to the WebSocket link. */
+  t0 = g_get_monotonic_time();
+  g_autofree char *again = call_text(f->client, plain_id, "echo.Echo.Echo", "again");
+  g_assert_cmpstr(again, ==, "again");
+  g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+  actr_node_free(plain);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -455,6 +529,9 @@ main(int argc, char **argv)
   g_test_add("/node/concurrent-network-event", Fixture, NULL, fixture_set_up,
              test_concurrent_and_network_event, fixture_tear_down);
   g_test_add("/node/presence", Fixture, NULL, fixture_set_up, test_presence, fixture_tear_down);
+  g_test_add("/node/webrtc-glare", Fixture, NULL, fixture_set_up, test_glare, fixture_tear_down);
+  g_test_add("/node/websocket-fallback", Fixture, NULL, fixture_set_up, test_websocket_fallback,
+             fixture_tear_down);
   g_test_add_func("/node/package", test_package);
   return g_test_run();
 }
