@@ -791,7 +791,9 @@ test_garbage(void)
   const ActrSctpReliability rel = {.ordered = TRUE, .max_retransmits = -1, .max_lifetime_ms = -1};
   int sid = open_channel(p, &p->a, "victim", &rel);
   GRand *rand = g_rand_new_with_seed(42);
-  /* Random packets, and real ones with bits flipped (bad CRC32c). */
+  /* Random packets, and real ones with bits flipped.  SCTP's CRC32c is not
+   * verified (DTLS authenticates every packet, see sctp.c), so these reach
+   * usrsctp's parser: they must never crash it. */
   guint8 pkt[1500];
   for (int i = 0; i < 2000; i++) {
     gsize len = (gsize)g_rand_int_range(rand, 0, sizeof pkt);
@@ -822,11 +824,15 @@ test_garbage(void)
     actr_sctp_receive_packet(p->b.sctp, pkt, real_len);
     actr_sctp_receive_packet(p->b.sctp, pkt, (gsize)g_rand_int_range(rand, 0, (gint32)real_len));
   }
-  /* The untouched duplicate is dropped by SCTP (already received). */
   actr_sctp_receive_packet(p->b.sctp, real_data, real_len);
   g_bytes_unref(real);
   pump_for(p->ctx, 20);
-  g_assert_true(g_queue_is_empty(&p->b.messages));
+  /* A mutated packet may have aborted the association or delivered a
+   * mutated copy: over DTLS only the authenticated peer could send such a
+   * packet.  The malformed DCEP below comes from a fresh, valid peer. */
+  pair_free(p);
+  p = connected_pair(NULL);
+  sid = open_channel(p, &p->a, "victim", &rel);
 
   /* Malformed DCEP and stray PPIDs from a real peer. */
   const guint8 unknown_type[] = {0x07, 0, 0};
