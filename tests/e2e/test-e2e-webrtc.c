@@ -947,6 +947,28 @@ test_acl_deny(void)
     client_free(stranger);
   }
 
+  /* A type actrd's own ACL keeps away from the callee (a later DENY rule
+   * beats --dev's allow-all): actrd refuses the RoleNegotiation with 403,
+   * and the call by ActrId fails with 10004 at once instead of waiting out
+   * the role and connection budgets. */
+  {
+    g_auto(ActrdRun) admin = {0};
+    actrd_harness_admin(e2e_actrd_harness(actrd), &admin, "acl", "add", "--realm", "1", "--from",
+                        "acme:banned:1.0.0", "--to", "acme:echo:1.0.0", "--deny", NULL);
+    g_assert_cmpint(admin.exit_code, ==, 0);
+    Client *banned = client_start(dir, "banned", e2e_actrd_url(actrd), "acme:banned:1.0.0", NULL);
+    g_autoptr(GError) denied = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(GBytes) none =
+        actr_node_call(banned->node, e2e_node_id(echo), "echo.Echo.Echo", hello, NULL, &denied);
+    g_assert_null(none);
+    g_assert_error(denied, ACTR_ERROR, 10004);
+    g_assert_nonnull(strstr(denied->message, "actrd refused the connection (403"));
+    g_test_message("banned (%.2f s): %s", (g_get_monotonic_time() - t0) / 1e6, denied->message);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 3 * G_USEC_PER_SEC);
+    client_free(banned);
+  }
+
   /* The allowed type gets through (so the denial was the ACL). */
   friend = client_start(dir, "friend", e2e_actrd_url(actrd), "acme:friend:1.0.0", NULL);
   friend_id = actr_node_dup_id(friend->node);
