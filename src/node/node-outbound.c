@@ -602,13 +602,16 @@ on_type_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
   lookup_free(l);
 }
 
-/* Whether @rc lists the actor whose id text is *@id_text. */
+/* Whether @rc lists the actor whose id text is @id_text. */
 static gboolean
-route_candidates_list(ActrRouteCandidates *rc, char *const *id_text)
+route_candidates_list(ActrRouteCandidates *rc, const char *id_text)
 {
+  g_auto(ActrId) id = {0};
+
+  if (!actr_id_parse(id_text, &id, NULL))
+    return FALSE;
   for (guint i = 0; i < rc->candidates->len; i++) {
-    g_autofree char *text = actr_id_to_string(&g_array_index(rc->candidates, ActrId, i));
-    if (strcmp(text, *id_text) == 0)
+    if (actr_id_equal(&g_array_index(rc->candidates, ActrId, i), &id))
       return TRUE;
   }
   return FALSE;
@@ -631,7 +634,7 @@ on_address_resolved(GObject *source, GAsyncResult *result, gpointer user_data)
       fail_waiting(p->waiting, ACTR_ERROR_UNAVAILABLE, why, TRUE);
     } else if (p->ws_url != NULL) {
       flush_waiting(p->waiting);
-    } else if (!route_candidates_list(rc, &p->id_text)) {
+    } else if (!route_candidates_list(rc, p->id_text)) {
       g_autofree char *none = g_strdup_printf("%s is not registered", l->key);
       fail_waiting(p->waiting, ACTR_ERROR_NOT_FOUND, none, FALSE);
     } else if (p->rtc_retry_us != 0) {
@@ -768,7 +771,7 @@ send_on(OutCall *call, ActrPeerLink *link)
     return;
   }
   call->sent_on = link;
-  if (strcmp(link->klass->transport, "webrtc") == 0)
+  if (link->klass->is_webrtc)
     node->metrics.sent_webrtc++;
   else
     node->metrics.sent_websocket++;

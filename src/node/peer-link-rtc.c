@@ -58,6 +58,7 @@ rtc_finalize(ActrPeerLink *link)
 
 static const ActrPeerLinkClass rtc_class = {
     .transport = "webrtc",
+    .is_webrtc = TRUE,
     .send = rtc_send,
     .close = rtc_close,
     .is_open = rtc_is_open,

@@ -43,7 +43,8 @@ typedef void (*ActrPeerLinkWritableFunc)(ActrPeerLink *link, gpointer user_data)
 
 /* What a transport implements. */
 typedef struct {
-  const char *transport; /* "websocket", "webrtc": for logs and metrics */
+  const char *transport; /* "websocket", "webrtc": for logs */
+  gboolean is_webrtc;    /* for metrics, without comparing names per message */
   /* Queues one framed message; ACTR_OK, ACTR_CLOSED or ACTR_ERROR, or
    * ACTR_AGAIN for a stream lane while the link holds more than
    * ACTR_PEER_LINK_HIGH_WATER (on_writable follows). */
